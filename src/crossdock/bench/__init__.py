@@ -1,0 +1,1 @@
+"""Benchmarks run by `crossdock bench <name> --json`; each module's `run(...)` returns one JSON-ready dict."""

@@ -1,0 +1,1 @@
+"""The canonical distribution data model: pure pydantic, imports nothing of ours."""

@@ -1,0 +1,1 @@
+"""Ports: the small interfaces the core needs. Adapters live in `log/`, `store/` and `connectors/`."""

@@ -1,0 +1,1 @@
+"""Flows: capture → canonical → govern → log → deliver, with idempotent, retried, ordered deliveries."""
