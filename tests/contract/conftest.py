@@ -1,0 +1,114 @@
+"""One EventLog contract suite, run against every adapter: memory, SQLite, PostgreSQL and NATS JetStream."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crossdock.ports.event_log import EventLog
+from tests.support.services import NATS_URL, require_postgres
+
+BACKENDS = ["memory", "sqlite", "postgres", "nats"]
+PARTITIONS = 4
+LEASE_TTL_S = 1.0
+
+LogFactory = Callable[[], Awaitable[EventLog]]
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> Iterator[str]:
+    """A durable NATS server (sync_interval: always) from the wheel, unless CROSSDOCK_TEST_NATS_URL is set."""
+    if NATS_URL:
+        yield NATS_URL
+        return
+    from tests.support.nats_server import durable_nats_server
+
+    with durable_nats_server() as url:
+        yield url
+
+
+def _postgres_schema_url(url: str, schema: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=BACKENDS)
+async def log_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[LogFactory]:
+    """Opens EventLog instances that share one backing store (several consumers, or a restart)."""
+    backend: str = request.param
+    opened: list[EventLog] = []
+    cleanup: list[Callable[[], Any]] = []
+
+    if backend == "memory":
+        from crossdock.log.memory import MemoryEventLog, MemoryLogState
+
+        state = MemoryLogState()
+
+        async def open_log() -> EventLog:
+            log = MemoryEventLog(state, partitions=PARTITIONS, lease_ttl_s=LEASE_TTL_S)
+            opened.append(log)
+            return log
+
+    elif backend == "sqlite":
+        from crossdock.log.sqlite import SqliteEventLog
+
+        path = tmp_path / "events.db"
+
+        async def open_log() -> EventLog:
+            log = SqliteEventLog(path, partitions=PARTITIONS, lease_ttl_s=LEASE_TTL_S)
+            await log.open()
+            opened.append(log)
+            return log
+
+    elif backend == "postgres":
+        import psycopg
+
+        from crossdock.log.postgres import PostgresEventLog
+
+        base = require_postgres()
+        schema = f"cd_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+
+        def drop_schema() -> None:
+            with psycopg.connect(base, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+        cleanup.append(drop_schema)
+        url = _postgres_schema_url(base, schema)
+
+        async def open_log() -> EventLog:
+            log = PostgresEventLog(url, partitions=PARTITIONS, lease_ttl_s=LEASE_TTL_S)
+            await log.open()
+            opened.append(log)
+            return log
+
+    else:
+        from crossdock.log.nats import NatsEventLog
+
+        url = request.getfixturevalue("nats_url")
+        stream = f"T{uuid.uuid4().hex[:12].upper()}"
+
+        async def open_log() -> EventLog:
+            log = NatsEventLog(url, stream=stream, partitions=PARTITIONS, lease_ttl_s=LEASE_TTL_S)
+            await log.connect()
+            opened.append(log)
+            return log
+
+    yield open_log
+    for log in opened:
+        await log.close()
+    for step in cleanup:
+        step()
+
+
+@pytest.fixture
+async def event_log(log_factory: LogFactory) -> EventLog:
+    """One open EventLog of the parametrised backend."""
+    return await log_factory()
