@@ -15,6 +15,10 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 
+class DuplicateDeliveryError(RuntimeError):
+    """A (flow, target, event id) is already journaled: another worker delivered it first. Roll back, do not ack."""
+
+
 class ExceptionClass(enum.StrEnum):
     """Why a business exception was raised; decides who gets it and whether a retry can help."""
 
@@ -135,7 +139,7 @@ class DeliveryJournal(Protocol):
         ...
 
     def record(self, deliveries: Sequence[Delivery]) -> None:
-        """Journal deliveries; a (flow, target, event id) already journaled is an error (rolls the unit back)."""
+        """Journal deliveries; one already journaled raises DuplicateDeliveryError (the unit must roll back)."""
         ...
 
 

@@ -1,0 +1,191 @@
+"""`crossdock bench log`: append and end-to-end throughput of an EventLog at full durability, against a raw baseline.
+
+The raw SQLite baseline is plain sqlite3 `executemany` + commit of the same rows into the same table shape with the
+same pragmas (WAL, synchronous=FULL), in the same run, so `vs_raw_sqlite` is the cost of everything Crossdock adds:
+envelope serialisation, schema validation, partitioning, de-duplication and group commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from crossdock.events.envelope import CloudEvent
+from crossdock.ports.event_log import EventLog
+
+EVENT_TYPE = "crossdock.customer.updated.v1"
+BATCH = 500
+PRODUCERS = 4
+
+
+def make_events(count: int, subjects: int = 1000) -> list[CloudEvent]:
+    """Customer updates of about 1 KiB each (structured-mode JSON), spread over `subjects` customers."""
+    padding = "x" * 640
+    return [
+        CloudEvent(
+            type=EVENT_TYPE,
+            source="bench",
+            subject=f"cust-{i % subjects}",
+            data={
+                "id": f"cust-{i % subjects}",
+                "name": f"Customer {i % subjects} Supply Co",
+                "seq": i,
+                "notes": padding,
+            },
+            correlationid=f"bench-{i}",
+        )
+        for i in range(count)
+    ]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def measure_append(
+    log: EventLog, events: list[CloudEvent], publish: Callable[[list[CloudEvent]], Awaitable[Any]] | None = None
+) -> tuple[float, list[float]]:
+    """Events per second through `publish` (default: log.append) from concurrent producers, and call latencies."""
+    send = publish or log.append
+    batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
+    latencies: list[float] = []
+
+    async def producer(mine: list[list[CloudEvent]]) -> None:
+        for batch in mine:
+            started = time.perf_counter()
+            await send(batch)
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(producer(batches[n::PRODUCERS]) for n in range(PRODUCERS)))
+    return len(events) / (time.perf_counter() - started), latencies
+
+
+async def measure_end_to_end(
+    log: EventLog, events: list[CloudEvent], publish: Callable[[list[CloudEvent]], Awaitable[Any]] | None = None
+) -> tuple[float, float]:
+    """Events per second from the first append until a consumer group has acked all; and p99 latency in ms."""
+    sent_at: dict[str, float] = {}
+    send = publish or log.append
+
+    async def producer() -> None:
+        for i in range(0, len(events), BATCH):
+            batch = events[i : i + BATCH]
+            now = time.perf_counter()
+            for event in batch:
+                sent_at[event.id] = now
+            await send(batch)
+
+    latencies: list[float] = []
+
+    async def consumer() -> None:
+        while len(latencies) < len(events):
+            batch = await log.fetch("bench.e2e", "bench-consumer", max_events=2000, wait_s=0.2)
+            if batch:
+                await log.ack("bench.e2e", "bench-consumer", batch)
+                now = time.perf_counter()
+                latencies.extend((now - sent_at[logged.event.id]) * 1000 for logged in batch)
+
+    started = time.perf_counter()
+    await asyncio.gather(producer(), consumer())
+    return len(events) / (time.perf_counter() - started), percentile(latencies, 99)
+
+
+def raw_sqlite_per_s(path: Path, events: list[CloudEvent]) -> float:
+    """Plain sqlite3: executemany + commit per batch of pre-serialised rows, same table shape and pragmas."""
+    import sqlite3
+
+    from crossdock.log.sqlite import SQLITE_PRAGMAS, SqliteDialect
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in SQLITE_PRAGMAS:
+        conn.execute(pragma)
+    for statement in SqliteDialect.ddl:
+        conn.execute(statement)
+    now = time.time()
+    rows = [(i + 1, i % 16, event.id, now, event.to_json()) for i, event in enumerate(events)]
+    started = time.perf_counter()
+    for i in range(0, len(rows), BATCH):
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO cd_log_events (seq, part, event_id, logged_at, body) VALUES (?, ?, ?, ?, ?)",
+            rows[i : i + BATCH],
+        )
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return len(rows) / elapsed
+
+
+async def _run_sqlite(events: int, workdir: Path, publish_factory: PublishFactory | None) -> dict[str, Any]:
+    from crossdock.log.sqlite import SqliteEventLog
+
+    append_events, e2e_events = make_events(events), make_events(events // 2)
+    raw = raw_sqlite_per_s(workdir / "raw.db", make_events(events))
+    log = SqliteEventLog(workdir / "append.db")
+    await log.open()
+    publish = publish_factory(log) if publish_factory else None
+    append_rate, latencies = await measure_append(log, append_events, publish)
+    await log.close()
+    log = SqliteEventLog(workdir / "e2e.db")
+    await log.open()
+    publish = publish_factory(log) if publish_factory else None
+    e2e_rate, e2e_p99 = await measure_end_to_end(log, e2e_events, publish)
+    await log.close()
+    return {
+        "append_per_s": round(append_rate),
+        "end_to_end_per_s": round(e2e_rate),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "end_to_end_p99_ms": round(e2e_p99, 2),
+        "raw_sqlite_per_s": round(raw),
+        "vs_raw_sqlite": round(append_rate / raw, 3),
+    }
+
+
+PublishFactory = Callable[[EventLog], Callable[[list[CloudEvent]], Awaitable[Any]]]
+
+
+def run(
+    backend: str = "sqlite",
+    events: int = 100_000,
+    *,
+    postgres_url: str | None = None,
+    nats_url: str | None = None,
+    publish_factory: PublishFactory | None = None,
+) -> dict[str, Any]:
+    """Run the log benchmark on one backend; return one JSON-ready dict."""
+    with tempfile.TemporaryDirectory(prefix="crossdock-bench-") as tmp:
+        workdir = Path(tmp)
+        if backend == "sqlite":
+            figures = asyncio.run(_run_sqlite(events, workdir, publish_factory))
+        elif backend == "postgres":
+            from crossdock.bench.log_servers import run_postgres
+
+            figures = asyncio.run(run_postgres(events, postgres_url, publish_factory))
+        elif backend == "nats":
+            from crossdock.bench.log_servers import run_nats
+
+            figures = asyncio.run(run_nats(events, nats_url, workdir, publish_factory))
+        else:
+            raise ValueError(f"unknown backend {backend!r}; choose sqlite, postgres or nats")
+    return {
+        "benchmark": "log",
+        "backend": backend,
+        "events": events,
+        "event_bytes": len(make_events(1)[0].to_json()),
+        "batch": BATCH,
+        "producers": PRODUCERS,
+        "durability": "full",
+        **figures,
+    }

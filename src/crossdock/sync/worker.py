@@ -1,0 +1,98 @@
+"""The worker: runs every flow's capture loop and every (flow, target) delivery loop until told to stop.
+
+Any worker may die at any time (kill -9 included): everything it did is either journaled and acked, or comes
+again to whichever worker holds the partition next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from crossdock.sync.capture import CaptureRunner
+from crossdock.sync.deliver import DeliveryReport, DeliveryRunner
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    """Running totals, for status output and tests."""
+
+    captured: int = 0
+    delivered: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, report: DeliveryReport) -> None:
+        """Fold one delivery pass into the totals."""
+        self.delivered += report.delivered
+        self.unchanged += report.unchanged
+        self.quarantined += report.quarantined
+        self.retried += report.retried
+        self.dead_lettered += report.dead_lettered
+        self.errors.extend(report.errors[-5:])
+        del self.errors[:-50]
+
+
+class Worker:
+    """Drives capture and delivery runners concurrently; `stop()` lets each finish its current pass."""
+
+    def __init__(
+        self,
+        captures: Sequence[CaptureRunner],
+        deliveries: Sequence[DeliveryRunner],
+        *,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self._captures = list(captures)
+        self._deliveries = list(deliveries)
+        self._poll_interval_s = poll_interval_s
+        self._stopping = asyncio.Event()
+        self.stats = WorkerStats()
+
+    def stop(self) -> None:
+        """Ask every loop to end after its current pass."""
+        self._stopping.set()
+
+    async def run(self) -> WorkerStats:
+        """Run until `stop()`; a loop that fails is logged and restarted after a pause, never left dead."""
+        loops = [self._capture_loop(runner) for runner in self._captures]
+        loops += [self._delivery_loop(runner) for runner in self._deliveries]
+        if not loops:
+            logger.warning("no flows configured: nothing to capture or deliver")
+        await asyncio.gather(*loops)
+        return self.stats
+
+    async def _pause(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            return
+
+    async def _capture_loop(self, runner: CaptureRunner) -> None:
+        while not self._stopping.is_set():
+            try:
+                report = await runner.poll_once()
+            except Exception:  # a source outage must not stop the other flows
+                logger.exception("capture for flow %s failed; retrying", runner.flow.name)
+                await self._pause(self._poll_interval_s * 5)
+                continue
+            self.stats.captured += report.published
+            if not report.more:
+                await self._pause(self._poll_interval_s)
+
+    async def _delivery_loop(self, runner: DeliveryRunner) -> None:
+        while not self._stopping.is_set():
+            try:
+                report = await runner.run_once(wait_s=min(self._poll_interval_s, 1.0))
+            except Exception:  # a target outage must not stop the other flows
+                logger.exception("delivery %s → %s failed; retrying", runner.flow.name, runner.target.system)
+                await self._pause(self._poll_interval_s * 5)
+                continue
+            self.stats.add(report)
