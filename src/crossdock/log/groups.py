@@ -45,9 +45,7 @@ class _ConsumerState:
 class PartitionedEventLog:
     """An EventLog over a LogStorage; subclasses decide how storage calls run (inline or on a database thread)."""
 
-    def __init__(
-        self, storage: LogStorage, *, partitions: int = DEFAULT_PARTITIONS, lease_ttl_s: float = 10.0
-    ) -> None:
+    def __init__(self, storage: LogStorage, *, partitions: int = DEFAULT_PARTITIONS, lease_ttl_s: float = 10.0) -> None:
         if partitions < 1:
             raise ValueError("partitions must be at least 1")
         self._storage = storage

@@ -110,7 +110,8 @@ class MemoryLogStorage:
             epoch=s.epochs[group],
             retries={p: r for (g, p), r in s.retries.items() if g == group and p in owned_set},
             redeliveries=[
-                d.row for d in s.dead.values()
+                d.row
+                for d in s.dead.values()
                 if d.status == "redeliver" and d.row.group == group and d.row.part in owned_set
             ],
         )
@@ -217,6 +218,4 @@ class MemoryEventLog(PartitionedEventLog):
         partitions: int = DEFAULT_PARTITIONS,
         lease_ttl_s: float = 10.0,
     ) -> None:
-        super().__init__(
-            MemoryLogStorage(state or MemoryLogState()), partitions=partitions, lease_ttl_s=lease_ttl_s
-        )
+        super().__init__(MemoryLogStorage(state or MemoryLogState()), partitions=partitions, lease_ttl_s=lease_ttl_s)

@@ -107,8 +107,7 @@ class SqlLogStorage:
             )
         else:
             rows = self._db.execute(
-                "SELECT seq, part, logged_at, body FROM cd_log_events WHERE part = ? AND seq > ? "
-                "ORDER BY seq LIMIT ?",
+                "SELECT seq, part, logged_at, body FROM cd_log_events WHERE part = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (part, after_seq, limit),
             )
         return [StoredEvent(seq, p, logged_at, bytes(body)) for seq, p, logged_at, body in rows]
@@ -130,7 +129,8 @@ class SqlLogStorage:
                 (group, consumer, now),
             )
             db.execute(
-                "DELETE FROM cd_log_members WHERE group_name = ? AND heartbeat_at < ?", (group, now - 10 * ttl)
+                "DELETE FROM cd_log_members WHERE group_name = ? AND heartbeat_at < ?",
+                (group, now - 10 * ttl),
             )
             [(live,)] = db.execute(
                 "SELECT COUNT(*) FROM cd_log_members WHERE group_name = ? AND heartbeat_at >= ?",
@@ -190,12 +190,14 @@ class SqlLogStorage:
             retries = {
                 part: RetryState(int(seq), int(attempts), float(not_before))
                 for part, seq, attempts, not_before in db.execute(
-                    "SELECT part, seq, attempts, not_before FROM cd_log_retries WHERE group_name = ?", (group,)
+                    "SELECT part, seq, attempts, not_before FROM cd_log_retries WHERE group_name = ?",
+                    (group,),
                 )
                 if part in owned_set
             }
             redeliveries = [
-                row for row in self._dead_rows("status = 'redeliver' AND group_name = ?", (group,), 10_000)
+                row
+                for row in self._dead_rows("status = 'redeliver' AND group_name = ?", (group,), 10_000)
                 if row.part in owned_set
             ]
         return GroupView(owned_set, committed, epoch, retries, redeliveries)
@@ -217,7 +219,8 @@ class SqlLogStorage:
                     fresh = False
                     continue
                 db.execute(
-                    "DELETE FROM cd_log_retries WHERE group_name = ? AND part = ? AND seq <= ?", (group, part, seq)
+                    "DELETE FROM cd_log_retries WHERE group_name = ? AND part = ? AND seq <= ?",
+                    (group, part, seq),
                 )
         return fresh
 
@@ -251,20 +254,15 @@ class SqlLogStorage:
         """A redelivered dead letter failed again."""
         with self._db.write():
             self._db.execute(
-                "UPDATE cd_log_dead SET status = 'dead', attempts = attempts + 1, error = ?, dead_at = ? "
-                "WHERE id = ?",
+                "UPDATE cd_log_dead SET status = 'dead', attempts = attempts + 1, error = ?, dead_at = ? WHERE id = ?",
                 (error[:4000], now, dead_id),
             )
 
     def release(self, group: str, consumer: str) -> None:
         """Drop the consumer's leases and membership."""
         with self._db.write():
-            self._db.execute(
-                "DELETE FROM cd_log_leases WHERE group_name = ? AND consumer = ?", (group, consumer)
-            )
-            self._db.execute(
-                "DELETE FROM cd_log_members WHERE group_name = ? AND consumer = ?", (group, consumer)
-            )
+            self._db.execute("DELETE FROM cd_log_leases WHERE group_name = ? AND consumer = ?", (group, consumer))
+            self._db.execute("DELETE FROM cd_log_members WHERE group_name = ? AND consumer = ?", (group, consumer))
 
     def lag(self, group: str, partitions: int) -> dict[int, int]:
         """Events after the group's position, per partition."""
@@ -296,9 +294,7 @@ class SqlLogStorage:
         db = self._db
         with db.write():
             if from_seq is None:
-                [(first,)] = db.execute(
-                    "SELECT MIN(seq) FROM cd_log_events WHERE logged_at >= ?", (from_time or 0.0,)
-                )
+                [(first,)] = db.execute("SELECT MIN(seq) FROM cd_log_events WHERE logged_at >= ?", (from_time or 0.0,))
                 if first is None:
                     [(last,)] = db.execute("SELECT COALESCE(MAX(seq), 0) FROM cd_log_events")
                     first = int(last) + 1
@@ -335,8 +331,9 @@ class SqlLogStorage:
         count = 0
         with self._db.write():
             for dead_id in dead_ids:
-                self._db.execute("UPDATE cd_log_dead SET status = 'redeliver' WHERE id = ? AND status = 'dead'",
-                                 (dead_id,))
+                self._db.execute(
+                    "UPDATE cd_log_dead SET status = 'redeliver' WHERE id = ? AND status = 'dead'", (dead_id,)
+                )
                 count += self._db.rowcount()
         return count
 

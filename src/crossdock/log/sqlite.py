@@ -18,7 +18,7 @@ SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA 
 class SqliteDialect:
     """SqlDialect for a SQLite file shared by the processes of one machine."""
 
-    ddl = log_ddl(seq_key="INTEGER PRIMARY KEY", blob="BLOB", identity="INTEGER PRIMARY KEY", real="REAL")
+    ddl: Sequence[str] = log_ddl(seq_key="INTEGER PRIMARY KEY", blob="BLOB", identity="INTEGER PRIMARY KEY", real="REAL")
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,9 +64,7 @@ class SqliteDialect:
 class SqliteEventLog(ThreadedSqlEventLog):
     """EventLog in a SQLite file (WAL, synchronous=FULL, group commit)."""
 
-    def __init__(
-        self, path: Path | str, *, partitions: int = DEFAULT_PARTITIONS, lease_ttl_s: float = 10.0
-    ) -> None:
+    def __init__(self, path: Path | str, *, partitions: int = DEFAULT_PARTITIONS, lease_ttl_s: float = 10.0) -> None:
         self.path = Path(path)
         super().__init__(
             lambda: SqlLogStorage(SqliteDialect(self.path)),

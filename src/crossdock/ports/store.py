@@ -229,8 +229,8 @@ class UnitOfWork(Protocol):
 class Store(Protocol):
     """Opens units of work; owns the schema."""
 
-    def unit_of_work(self) -> UnitOfWork:
-        """A new unit of work (use as a context manager)."""
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work (use as a context manager); a read-only one never waits for the write lock."""
         ...
 
     def migrate(self) -> None:

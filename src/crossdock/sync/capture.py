@@ -93,7 +93,7 @@ class CaptureRunner:
         return report
 
     def _read_cursor(self) -> str | None:
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             return uow.cursors.get(self.cursor_name)
 
     def _write_cursor(self, value: str) -> None:

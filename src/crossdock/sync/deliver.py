@@ -143,7 +143,7 @@ class DeliveryRunner:
 
     def _lookup(self, ids: list[str], items: list[_Item]) -> tuple[set[str], dict[str, CrossReference]]:
         subjects = {item.logged.event.subject for item in items if self.flow.carries(item.logged.event)}
-        with self._store.unit_of_work() as uow:
+        with self._store.unit_of_work(read_only=True) as uow:
             journaled = uow.journal.delivered(self.flow.name, self.target.system, ids) if ids else set()
             refs: dict[str, CrossReference] = {}
             for subject in subjects:

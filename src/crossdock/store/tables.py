@@ -1,0 +1,141 @@
+"""The store's tables as SQLAlchemy Core metadata: what queries are written against.
+
+The migrations in `crossdock.store.migrations` create the same schema; a contract test compares the two, so a
+change here needs a new migration. Later features (process instances, outbox, golden records, audit) add their
+own tables in their own migrations.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+from crossdock.store.rules import as_utc
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend; SQLite keeps it as naive UTC text, which sorts."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC; refuse naive values, whose zone would be a guess."""
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Hand back an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def id_type() -> sa.types.TypeEngine[int]:
+    """BIGINT identity on PostgreSQL; INTEGER on SQLite, where only that spelling aliases the rowid."""
+    return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def json_type() -> sa.types.TypeEngine[Any]:
+    """JSON documents: JSONB on PostgreSQL, JSON text on SQLite."""
+    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+cross_references = sa.Table(
+    "cd_xref",
+    metadata,
+    sa.Column("entity", sa.String(), primary_key=True),
+    sa.Column("canonical_id", sa.String(), primary_key=True),
+    sa.Column("system", sa.String(), primary_key=True),
+    sa.Column("local_id", sa.String(), nullable=False),
+    sa.Column("written_hash", sa.String()),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("entity", "system", "local_id"),
+)
+
+delivery_journal = sa.Table(
+    "cd_delivery_journal",
+    metadata,
+    sa.Column("flow", sa.String(), primary_key=True),
+    sa.Column("target", sa.String(), primary_key=True),
+    sa.Column("event_id", sa.String(), primary_key=True),
+    sa.Column("subject", sa.String(), nullable=False),
+    sa.Column("outcome", sa.String(), nullable=False),
+    sa.Column("local_id", sa.String()),
+    sa.Column("delivered_at", UtcDateTime(), nullable=False),
+)
+
+lineage = sa.Table(
+    "cd_lineage",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("correlation_id", sa.String(), nullable=False),
+    sa.Column("subject", sa.String()),
+    sa.Column("event_id", sa.String()),
+    sa.Column("system", sa.String(), nullable=False),
+    sa.Column("step", sa.String(), nullable=False),
+    sa.Column("outcome", sa.String(), nullable=False),
+    sa.Column("business_keys", json_type(), nullable=False),
+    sa.Column("detail", json_type(), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("duration_ms", sa.Float()),
+    sa.Index(None, "correlation_id"),
+    sa.Index(None, "subject"),
+)
+
+# One row per business key value, so "where is order 4711?" is an index lookup instead of a JSON scan.
+lineage_keys = sa.Table(
+    "cd_lineage_keys",
+    metadata,
+    sa.Column("lineage_id", id_type(), sa.ForeignKey("cd_lineage.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key_name", sa.String(), primary_key=True),
+    sa.Column("key_value", sa.String(), nullable=False),
+    sa.Index(None, "key_value"),
+)
+
+business_exceptions = sa.Table(
+    "cd_exceptions",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("exception_class", sa.String(), nullable=False),
+    sa.Column("owner_queue", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("assignee", sa.String()),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("flow", sa.String()),
+    sa.Column("system", sa.String()),
+    sa.Column("entity", sa.String()),
+    sa.Column("subject", sa.String()),
+    sa.Column("event_id", sa.String()),
+    sa.Column("correlation_id", sa.String()),
+    sa.Column("raw_payload", sa.Text()),
+    sa.Column("details", json_type(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "status", "created_at"),
+    sa.Index(None, "exception_class", "status"),
+    sa.Index(None, "owner_queue", "status"),
+)
+
+capture_cursors = sa.Table(
+    "cd_cursors",
+    metadata,
+    sa.Column("name", sa.String(), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
