@@ -1,0 +1,39 @@
+"""The `crossdock` command line: one Typer app, sub-apps per area, every failure a message rather than a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crossdock.cli.bench import bench_app
+from crossdock.cli.log import log_app
+from crossdock.cli.run import register_run_commands
+from crossdock.cli.schemas import schemas_app
+
+app = typer.Typer(
+    name="crossdock",
+    help="Crossdock keeps a distributor's ERP, CRM, warehouse, eCommerce and supplier systems in step.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="crossdock.yaml to use (default: $CROSSDOCK_CONFIG or ./crossdock.yaml)"),
+    ] = None,
+) -> None:
+    """Crossdock: durable, governed integration for wholesale distribution."""
+    ctx.obj = {"config": config}
+
+
+app.add_typer(log_app, name="log")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(bench_app, name="bench")
+register_run_commands(app)

@@ -1,0 +1,56 @@
+"""`crossdock bench`: benchmarks that print one JSON object each (`--json`) or a short table."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from crossdock.cli.common import console, fail, print_json
+
+bench_app = typer.Typer(help="Measure throughput and latency; see bench/ in the docs for what each figure means.",
+                        no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+
+
+def _show(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+        return
+    table = Table("figure", "value", title=f"bench {result.get('benchmark', '')}")
+    for key, value in result.items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+@bench_app.command("log")
+def bench_log(
+    backend: Annotated[str, typer.Option(help="sqlite, postgres or nats")] = "sqlite",
+    events: Annotated[int, typer.Option(help="events to append (1 KiB each)")] = 100_000,
+    postgres_url: Annotated[str | None, typer.Option(envvar="CROSSDOCK_BENCH_POSTGRES_URL")] = None,
+    nats_url: Annotated[
+        str | None, typer.Option(envvar="CROSSDOCK_BENCH_NATS_URL", help="default: a durable server from the wheel")
+    ] = None,
+    validate: Annotated[bool, typer.Option(help="validate every event against its registered schema")] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Append and end-to-end throughput of the event log at full durability, against a raw baseline."""
+    from crossdock.bench import log as log_bench
+
+    if backend not in {"sqlite", "postgres", "nats"}:
+        fail(f"unknown backend {backend!r}; choose sqlite, postgres or nats")
+    factory = log_bench.validating_publisher if validate else None
+    _show(log_bench.run(backend, events, postgres_url=postgres_url, nats_url=nats_url, publish_factory=factory),
+          as_json)
+
+
+@bench_app.command("mapping")
+def bench_mapping(
+    records: Annotated[int, typer.Option(help="records to map")] = 100_000,
+    as_json: JsonFlag = False,
+) -> None:
+    """Records per second through a compiled 40-field customer mapping."""
+    from crossdock.bench import mapping as mapping_bench
+
+    _show(mapping_bench.run(records), as_json)

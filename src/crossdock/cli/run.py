@@ -1,0 +1,112 @@
+"""Running Crossdock: `serve`, `worker` and `status`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from crossdock.bootstrap import Runtime, bootstrap
+from crossdock.cli.common import console, print_json, run_async, settings_from
+from crossdock.ports.store import ExceptionStatus
+
+
+def _install_stop(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _run_worker(runtime: Runtime, consumer: str | None, poll_interval_s: float) -> None:
+    worker = runtime.worker(consumer, poll_interval_s=poll_interval_s)
+    stop = asyncio.Event()
+    _install_stop(stop)
+    task = asyncio.create_task(worker.run())
+    await stop.wait()
+    worker.stop()
+    await task
+
+
+def register_run_commands(app: typer.Typer) -> None:
+    """Add serve, worker and status to the main app."""
+
+    @app.command()
+    def worker(
+        ctx: typer.Context,
+        consumer: Annotated[str | None, typer.Option(help="consumer id (default: host-pid)")] = None,
+        poll_interval: Annotated[float, typer.Option(help="seconds between capture polls")] = 1.0,
+    ) -> None:
+        """Run every configured flow's capture and delivery loops until SIGTERM or Ctrl-C."""
+        settings = settings_from(ctx)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+        async def work() -> None:
+            runtime = await bootstrap(settings)
+            try:
+                await _run_worker(runtime, consumer, poll_interval)
+            finally:
+                await runtime.close()
+
+        run_async(work)
+
+    @app.command()
+    def serve(
+        ctx: typer.Context,
+        poll_interval: Annotated[float, typer.Option(help="seconds between capture polls")] = 1.0,
+    ) -> None:
+        """Run Crossdock in one process on the embedded store: workers and scheduler (API and console to come)."""
+        settings = settings_from(ctx)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+        async def work() -> None:
+            runtime = await bootstrap(settings)
+            console.print(
+                f"Crossdock serving {len(runtime.flows)} flow(s) on the {settings.event_log.value} log; Ctrl-C stops."
+            )
+            try:
+                await _run_worker(runtime, None, poll_interval)
+            finally:
+                await runtime.close()
+
+        run_async(work)
+
+    @app.command()
+    def status(
+        ctx: typer.Context,
+        as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    ) -> None:
+        """Flows, their lag per target, dead letters and open exceptions by class."""
+        settings = settings_from(ctx)
+
+        async def work() -> dict[str, object]:
+            runtime = await bootstrap(settings, validate=lambda event: None)
+            try:
+                flows = []
+                for flow in runtime.flows:
+                    for target in flow.targets:
+                        group = flow.group(target)
+                        lag = sum((await runtime.log.lag(group)).values())
+                        dead = len(await runtime.log.dead_letters(group, limit=10_000))
+                        flows.append({"flow": flow.name, "source": flow.source_system, "target": target.system,
+                                      "entity": flow.entity, "lag": lag, "dead_letters": dead})
+                with runtime.store.unit_of_work(read_only=True) as uow:
+                    by_class = uow.exceptions.count_by_class()
+                    open_count = len(uow.exceptions.list(status=ExceptionStatus.OPEN, limit=100_000))
+                return {"flows": flows, "exceptions_open": open_count, "exceptions_by_class": by_class}
+            finally:
+                await runtime.close()
+
+        report = run_async(work)
+        if as_json:
+            print_json(report)
+            return
+        table = Table("flow", "source", "target", "entity", "lag", "dead letters", title="Flows")
+        for row in report["flows"]:  # type: ignore[attr-defined]
+            table.add_row(row["flow"], row["source"], row["target"], row["entity"], str(row["lag"]),
+                          str(row["dead_letters"]))
+        console.print(table)
+        console.print(f"Open exceptions: {report['exceptions_open']}  by class: {report['exceptions_by_class']}")
