@@ -48,12 +48,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-lint: install ## ruff check, ruff format --check, mypy (strict), import-linter; runs all four, fails if any failed
+lint: install ## ruff, ruff format --check, mypy (strict), import-linter, schema compatibility; fails if any failed
 	@failed=()
 	$(BIN)/ruff check src tests || failed+=("ruff check")
 	$(BIN)/ruff format --check src tests || failed+=("ruff format --check (run: .venv/bin/ruff format src tests)")
 	$(BIN)/mypy || failed+=("mypy")
 	$(BIN)/lint-imports || failed+=("lint-imports")
+	$(BIN)/crossdock schemas check || failed+=("schemas check: a model change breaks registered event schemas")
 	if (( $${#failed[@]} )); then
 	  printf 'lint failed: %s\n' "$${failed[@]}" >&2
 	  exit 1

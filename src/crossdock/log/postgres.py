@@ -63,6 +63,10 @@ class PostgresDialect:
         """Rows touched by the last statement."""
         return self._rowcount
 
+    def is_unique_violation(self, exc: Exception) -> bool:
+        """psycopg raises UniqueViolation (SQLSTATE 23505)."""
+        return getattr(exc, "sqlstate", None) == "23505"
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()

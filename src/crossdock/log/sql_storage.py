@@ -15,6 +15,7 @@ from crossdock.log.storage import GroupView, RetryState, StoredDeadLetter, Store
 from crossdock.ports.event_log import AppendResult
 
 _IN_CHUNK = 500
+_INSERT_EVENT = "INSERT INTO cd_log_events (seq, part, event_id, logged_at, body) VALUES (?, ?, ?, ?, ?)"
 
 
 class SqlDialect(Protocol):
@@ -42,6 +43,10 @@ class SqlDialect(Protocol):
         """Rows touched by the last statement."""
         ...
 
+    def is_unique_violation(self, exc: Exception) -> bool:
+        """True when the statement failed on a unique constraint."""
+        ...
+
     def close(self) -> None:
         """Close the connection."""
         ...
@@ -67,35 +72,65 @@ class SqlLogStorage:
         db = self._db
         with db.write():
             db.lock_appends()
-            ids = [row[0] for rows in batches for row in rows]
-            known: dict[str, AppendResult] = {}
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                for event_id, seq, part in db.execute(
-                    f"SELECT event_id, seq, part FROM cd_log_events WHERE event_id IN ({marks})",  # noqa: S608
-                    chunk,
-                ):
-                    known[event_id] = AppendResult(event_id, part, seq, duplicate=True)
-            [(last,)] = db.execute("SELECT COALESCE(MAX(seq), 0) FROM cd_log_events")
-            inserts: list[tuple[int, int, str, float, bytes]] = []
-            out: list[list[AppendResult]] = []
-            for rows in batches:
-                results: list[AppendResult] = []
-                for event_id, part, body in rows:
-                    found = known.get(event_id)
-                    if found is not None:
-                        results.append(found)
-                        continue
-                    last += 1
-                    inserts.append((last, part, event_id, now, body))
-                    known[event_id] = AppendResult(event_id, part, last, duplicate=True)
-                    results.append(AppendResult(event_id, part, last))
-                out.append(results)
-            if inserts:
-                db.executemany(
-                    "INSERT INTO cd_log_events (seq, part, event_id, logged_at, body) VALUES (?, ?, ?, ?, ?)",
-                    inserts,
-                )
+            last = db.execute("SELECT seq, logged_at FROM cd_log_events ORDER BY seq DESC LIMIT 1")
+            last_seq, last_time = (int(last[0][0]), float(last[0][1])) if last else (0, 0.0)
+            # Inside the append lock, so logged_at never decreases along offsets: seek by time can bisect on seq.
+            now = max(now, last_time)
+            db.execute("SAVEPOINT optimistic_append")
+            try:
+                return self._insert_all(batches, last_seq, now)
+            except Exception as exc:
+                if not db.is_unique_violation(exc):
+                    raise
+                db.execute("ROLLBACK TO SAVEPOINT optimistic_append")
+            return self._insert_new(batches, last_seq, now)
+
+    def _insert_all(
+        self, batches: Sequence[Sequence[tuple[str, int, bytes]]], last: int, now: float
+    ) -> list[list[AppendResult]]:
+        """The common case, no id seen before: one executemany, no lookups."""
+        inserts: list[tuple[int, int, str, float, bytes]] = []
+        out: list[list[AppendResult]] = []
+        for rows in batches:
+            results: list[AppendResult] = []
+            for event_id, part, body in rows:
+                last += 1
+                inserts.append((last, part, event_id, now, body))
+                results.append(AppendResult(event_id, part, last))
+            out.append(results)
+        self._db.executemany(_INSERT_EVENT, inserts)
+        return out
+
+    def _insert_new(
+        self, batches: Sequence[Sequence[tuple[str, int, bytes]]], last: int, now: float
+    ) -> list[list[AppendResult]]:
+        """Some ids are already logged (a re-read after a crash, a replayed webhook): store only the new ones."""
+        db = self._db
+        ids = [row[0] for rows in batches for row in rows]
+        known: dict[str, AppendResult] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for event_id, seq, part in db.execute(
+                f"SELECT event_id, seq, part FROM cd_log_events WHERE event_id IN ({marks})",  # noqa: S608
+                chunk,
+            ):
+                known[event_id] = AppendResult(event_id, part, seq, duplicate=True)
+        inserts: list[tuple[int, int, str, float, bytes]] = []
+        out: list[list[AppendResult]] = []
+        for rows in batches:
+            results: list[AppendResult] = []
+            for event_id, part, body in rows:
+                found = known.get(event_id)
+                if found is not None:
+                    results.append(found)
+                    continue
+                last += 1
+                inserts.append((last, part, event_id, now, body))
+                known[event_id] = AppendResult(event_id, part, last, duplicate=True)
+                results.append(AppendResult(event_id, part, last))
+            out.append(results)
+        if inserts:
+            db.executemany(_INSERT_EVENT, inserts)
         return out
 
     def read(self, part: int | None, after_seq: int, limit: int) -> list[StoredEvent]:
@@ -294,11 +329,7 @@ class SqlLogStorage:
         db = self._db
         with db.write():
             if from_seq is None:
-                [(first,)] = db.execute("SELECT MIN(seq) FROM cd_log_events WHERE logged_at >= ?", (from_time or 0.0,))
-                if first is None:
-                    [(last,)] = db.execute("SELECT COALESCE(MAX(seq), 0) FROM cd_log_events")
-                    first = int(last) + 1
-                from_seq = int(first)
+                from_seq = self._first_seq_at(from_time or 0.0)
             [(epoch,)] = db.execute(
                 "SELECT COALESCE(MAX(epoch), 0) FROM cd_log_positions WHERE group_name = ?", (group,)
             )
@@ -308,6 +339,20 @@ class SqlLogStorage:
                 [(group, part, from_seq - 1, int(epoch) + 1) for part in range(partitions)],
             )
             db.execute("DELETE FROM cd_log_retries WHERE group_name = ?", (group,))
+
+    def _first_seq_at(self, when: float) -> int:
+        """The first offset logged at or after `when`: a bisection on seq, as logged_at never decreases along it."""
+        [(low, high)] = self._db.execute("SELECT COALESCE(MIN(seq), 1), COALESCE(MAX(seq), 0) FROM cd_log_events")
+        low, high = int(low), int(high) + 1  # answer in [low, high]; high means "after everything"
+        while low < high:
+            middle = (low + high) // 2
+            rows = self._db.execute("SELECT seq, logged_at FROM cd_log_events WHERE seq >= ? ORDER BY seq LIMIT 1",
+                                    (middle,))
+            if rows and float(rows[0][1]) < when:
+                low = int(rows[0][0]) + 1
+            else:
+                high = middle if not rows else min(middle, int(rows[0][0]))
+        return low
 
     def _dead_rows(self, where: str, params: Sequence[Any], limit: int) -> list[StoredDeadLetter]:
         rows = self._db.execute(
@@ -348,7 +393,6 @@ def log_ddl(*, seq_key: str, blob: str, identity: str, real: str) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS cd_log_events (seq {seq_key}, part INTEGER NOT NULL, "
         f"event_id TEXT NOT NULL UNIQUE, logged_at {real} NOT NULL, body {blob} NOT NULL)",
         "CREATE INDEX IF NOT EXISTS cd_log_events_part_seq ON cd_log_events (part, seq)",
-        "CREATE INDEX IF NOT EXISTS cd_log_events_logged_at ON cd_log_events (logged_at)",
         "CREATE TABLE IF NOT EXISTS cd_log_positions (group_name TEXT NOT NULL, part INTEGER NOT NULL, "
         "committed BIGINT NOT NULL, epoch INTEGER NOT NULL, PRIMARY KEY (group_name, part))",
         f"CREATE TABLE IF NOT EXISTS cd_log_leases (group_name TEXT NOT NULL, part INTEGER NOT NULL, "

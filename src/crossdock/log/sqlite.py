@@ -56,6 +56,10 @@ class SqliteDialect:
         """Rows touched by the last statement."""
         return self._rowcount
 
+    def is_unique_violation(self, exc: Exception) -> bool:
+        """sqlite3 reports unique violations as IntegrityError."""
+        return isinstance(exc, sqlite3.IntegrityError)
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
