@@ -188,7 +188,7 @@ async def test_two_systems_synced_both_ways_do_not_echo(tmp_path: Path) -> None:
             await run_until_idle(delivery, passes=20)
         return published
 
-    crm.file.upsert("customer", [("crm-001", None, {"name": "Acme Supply", "sales_rep": "J. Doe"})])
+    crm.file.upsert("customer", [("crm-001", None, None, {"name": "Acme Supply", "sales_rep": "J. Doe"})])
     assert await cycle() == 1
     [(_, erp_payload)] = [(ext, p) for _, ext, _, p in erp.file.changed_since("customer", 0, 10)]
     assert erp_payload["name"] == "Acme Supply"
@@ -197,9 +197,12 @@ async def test_two_systems_synced_both_ways_do_not_echo(tmp_path: Path) -> None:
     crm_writes, erp_writes = len(crm.file.history()), len(erp.file.history())
 
     canonical_id = erp_payload["id"]
-    erp.file.upsert("customer", [(canonical_id, None, {**erp_payload, "name": "Acme Supply Co"})])
+    erp.file.upsert("customer", [(canonical_id, None, None, {**erp_payload, "name": "Acme Supply Co"})])
     assert await cycle() == 1
-    [latest] = [p for _, ext, _, p in crm.file.changed_since("customer", 0, 10) if p.get("name") == "Acme Supply Co"]
+    assert crm.file.count("customer") == 1, "the change updates the CRM's own record, not a copy"
+    latest = crm.file.record("customer", "R-crm-001")
+    assert latest is not None
+    assert latest["name"] == "Acme Supply Co"
     assert latest["id"] == canonical_id
     for _ in range(3):
         assert await cycle() == 0

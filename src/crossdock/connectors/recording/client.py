@@ -43,41 +43,70 @@ class RecordingFile:
         for statement in _SCHEMA:
             self._conn.execute(statement)
 
-    def upsert(self, entity: str, records: list[tuple[str, str | None, dict[str, Any]]]) -> list[Applied]:
-        """Apply (external id, event id, payload) records in order, in one transaction."""
+    def upsert(
+        self, entity: str, records: list[tuple[str, str | None, str | None, dict[str, Any]]]
+    ) -> list[Applied]:
+        """Apply (external id, local id, event id, payload) records in order, in one transaction.
+
+        A record with a local id updates that record (the cross-reference knows it); one without is upserted by its
+        external id, the way Salesforce upserts by an external-id field.
+        """
         out: list[Applied] = []
         unchanged = 0
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            for external_id, event_id, payload in records:
+            for external_id, local_id, event_id, payload in records:
                 body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-                row = self._conn.execute(
-                    "SELECT local_id, payload, version FROM records WHERE entity = ? AND external_id = ?",
-                    (entity, external_id),
-                ).fetchone()
-                if row is not None and bytes(row[1]) == body:
-                    out.append(Applied(row[0], created=False, changed=False))
+                row = self._find(entity, external_id, local_id)
+                if row is not None and bytes(row[2]) == body:
+                    out.append(Applied(row[1], created=False, changed=False))
                     unchanged += 1
                     continue
-                local_id = row[0] if row is not None else f"R-{external_id}"
-                version = (row[2] if row is not None else 0) + 1
+                key = row[0] if row is not None else external_id
+                new_local = row[1] if row is not None else (local_id or f"R-{external_id}")
+                version = (row[3] if row is not None else 0) + 1
                 self._conn.execute(
                     "INSERT INTO records (entity, external_id, local_id, payload, version) VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT (entity, external_id) DO UPDATE SET payload = excluded.payload, "
                     "version = excluded.version",
-                    (entity, external_id, local_id, body, version),
+                    (entity, key, new_local, body, version),
                 )
                 self._conn.execute(
                     "INSERT INTO history (entity, external_id, event_id, version, payload) VALUES (?, ?, ?, ?, ?)",
-                    (entity, external_id, event_id, version, body),
+                    (entity, key, event_id, version, body),
                 )
-                out.append(Applied(local_id, created=row is None, changed=True))
+                out.append(Applied(new_local, created=row is None, changed=True))
             self._conn.execute("INSERT INTO calls (records, unchanged) VALUES (?, ?)", (len(records), unchanged))
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
         return out
+
+    def _find(self, entity: str, external_id: str, local_id: str | None) -> tuple[str, str, bytes, int] | None:
+        if local_id is not None:
+            row = self._conn.execute(
+                "SELECT external_id, local_id, payload, version FROM records WHERE entity = ? AND local_id = ?",
+                (entity, local_id),
+            ).fetchone()
+            if row is not None:
+                return (row[0], row[1], bytes(row[2]), int(row[3]))
+        row = self._conn.execute(
+            "SELECT external_id, local_id, payload, version FROM records WHERE entity = ? AND external_id = ?",
+            (entity, external_id),
+        ).fetchone()
+        return None if row is None else (row[0], row[1], bytes(row[2]), int(row[3]))
+
+    def record(self, entity: str, local_id: str) -> dict[str, Any] | None:
+        """The current payload of one record, by its local id."""
+        row = self._conn.execute(
+            "SELECT payload FROM records WHERE entity = ? AND local_id = ?", (entity, local_id)
+        ).fetchone()
+        return None if row is None else dict(orjson.loads(row[0]))
+
+    def count(self, entity: str) -> int:
+        """How many records of an entity the file holds."""
+        return int(self._conn.execute("SELECT COUNT(*) FROM records WHERE entity = ?", (entity,)).fetchone()[0])
 
     def history(self, entity: str | None = None) -> list[tuple[str, str | None, int]]:
         """(external id, event id, version) of every change applied, in the order applied."""

@@ -46,7 +46,7 @@ class RecordingConnector:
         if self._settings.fail_every and self._calls % self._settings.fail_every == 0:
             raise ConnectorError(ErrorKind.TRANSIENT, f"{self._system}: injected failure on call {self._calls}")
         applied = await asyncio.to_thread(
-            self._file.upsert, entity, [(r.canonical_id, r.event_id, r.payload) for r in requests]
+            self._file.upsert, entity, [(r.canonical_id, r.local_id, r.event_id, r.payload) for r in requests]
         )
         return [
             UpsertResult(r.canonical_id, local_id=a.local_id, created=a.created, details={"changed": a.changed})
