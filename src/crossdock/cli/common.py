@@ -17,6 +17,7 @@ from crossdock.config import ConfigError, Settings, load_settings
 from crossdock.events.envelope import EnvelopeError
 from crossdock.events.registry import SchemaRegistryError
 from crossdock.ports.event_log import EventLogError
+from crossdock.sync.publish import EventRefused
 
 T = TypeVar("T")
 console = Console()
@@ -28,6 +29,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     BootstrapError,
     EnvelopeError,
     SchemaRegistryError,
+    EventRefused,
     EventLogError,
     OSError,
 )

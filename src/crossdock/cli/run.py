@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from crossdock.bootstrap import Runtime, bootstrap
 from crossdock.cli.common import console, print_json, run_async, settings_from
+from crossdock.config import load_settings
 from crossdock.ports.store import ExceptionStatus
 
 
@@ -29,6 +31,19 @@ async def _run_worker(runtime: Runtime, consumer: str | None, poll_interval_s: f
     await stop.wait()
     worker.stop()
     await task
+
+
+def _show_summary(summary: dict[str, Any]) -> None:
+    table = Table("figure", "value", title="Demo summary")
+    for flow, count in summary["records_synced"].items():
+        table.add_row(f"synced by {flow}", str(count))
+    table.add_row("writes after sync (echo)", str(summary["writes_after_sync"]))
+    table.add_row("lost", str(summary["lost"]))
+    table.add_row("duplicated", str(summary["duplicated"]))
+    table.add_row("mismatched", str(summary["mismatched"]))
+    for exception in summary["exceptions"]:
+        table.add_row(f"exception: {exception['class']}", exception["reason"][:100])
+    console.print(table)
 
 
 def register_run_commands(app: typer.Typer) -> None:
@@ -69,6 +84,37 @@ def register_run_commands(app: typer.Typer) -> None:
             )
             try:
                 await _run_worker(runtime, None, poll_interval)
+            finally:
+                await runtime.close()
+
+        run_async(work)
+
+    @app.command()
+    def demo(
+        ctx: typer.Context,
+        until_done: Annotated[bool, typer.Option("--until-done", help="play the scenario, print the summary, exit")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+        workdir: Annotated[Path, typer.Option(help="where the demo keeps its systems and log")] = Path("var/demo"),
+    ) -> None:
+        """Play a distributor's day through Crossdock and check both systems against each other."""
+        from crossdock.demo.scenario import play, write_config
+
+        say = (lambda _: None) if as_json else (lambda line: console.print(f"[green]•[/] {line}"))
+        summary = run_async(lambda: play(workdir, say))
+        if as_json:
+            print_json(summary)
+        else:
+            _show_summary(summary)
+        if until_done:
+            raise typer.Exit(0 if summary["lost"] == 0 and summary["duplicated"] == 0 else 1)
+        console.print(f"\nThe worker keeps both systems in step now; config: {workdir / 'crossdock.yaml'}. "
+                      "Try `crossdock --config var/demo/crossdock.yaml status`. Ctrl-C stops.")
+        settings = load_settings(write_config(workdir))
+
+        async def work() -> None:
+            runtime = await bootstrap(settings)
+            try:
+                await _run_worker(runtime, None, 1.0)
             finally:
                 await runtime.close()
 

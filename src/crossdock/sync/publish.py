@@ -10,6 +10,10 @@ from crossdock.ports.event_log import AppendResult, EventLog
 Validate = Callable[[CloudEvent], None]
 
 
+class EventRefused(ValueError):
+    """An event the log must not take: its envelope or its data breaks the contract. The message says which."""
+
+
 class Publisher:
     """Appends events to the log after validating them; one bad event refuses the whole call, naming it."""
 
@@ -18,10 +22,13 @@ class Publisher:
         self._validate = validate
 
     def check(self, event: CloudEvent) -> None:
-        """Raise EnvelopeError or the registry's validation error if the event may not be logged."""
-        event.check()
-        if self._validate is not None:
-            self._validate(event)
+        """Raise EventRefused, saying why, if the event may not be logged."""
+        try:
+            event.check()
+            if self._validate is not None:
+                self._validate(event)
+        except Exception as exc:  # the validator is injected; whatever it raises is its refusal
+            raise EventRefused(str(exc)) from exc
 
     async def publish(self, events: Sequence[CloudEvent]) -> list[AppendResult]:
         """Validate, then append durably; raises the first envelope or schema error before anything is stored."""

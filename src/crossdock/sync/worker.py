@@ -56,6 +56,16 @@ class Worker:
         self._stopping = asyncio.Event()
         self.stats = WorkerStats()
 
+    @property
+    def captures(self) -> list[CaptureRunner]:
+        """The capture runners, one per flow with a connected source."""
+        return list(self._captures)
+
+    @property
+    def deliveries(self) -> list[DeliveryRunner]:
+        """The delivery runners, one per (flow, target)."""
+        return list(self._deliveries)
+
     def stop(self) -> None:
         """Ask every loop to end after its current pass."""
         self._stopping.set()

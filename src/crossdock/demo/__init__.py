@@ -1,0 +1,1 @@
+"""`crossdock demo`: a distributor's day played through Crossdock, checked end to end."""
