@@ -71,11 +71,12 @@ class Runtime:
             source = self.connectors.get(flow.source_system)
             if source is not None:
                 captures.append(CaptureRunner(flow, source, self.store, self.publisher, self.mappings))
-            for target in flow.targets:
-                deliveries.append(
-                    DeliveryRunner(flow, target, self.connector(target.system), self.store, self.log,
-                                   self.mappings, consumer=consumer)
+            deliveries.extend(
+                DeliveryRunner(
+                    flow, target, self.connector(target.system), self.store, self.log, self.mappings, consumer=consumer
                 )
+                for target in flow.targets
+            )
         return Worker(captures, deliveries, poll_interval_s=poll_interval_s)
 
     def connector(self, system: str) -> Connector:
@@ -134,15 +135,19 @@ async def open_log(settings: Settings) -> EventLog:
     if backend is EventLogBackend.SQLITE:
         from crossdock.log.sqlite import SqliteEventLog
 
-        sqlite_log = SqliteEventLog(Path(settings.sqlite_log_path()), partitions=settings.partitions,
-                                    lease_ttl_s=settings.lease_ttl_s)
+        sqlite_log = SqliteEventLog(
+            Path(settings.sqlite_log_path()), partitions=settings.partitions, lease_ttl_s=settings.lease_ttl_s
+        )
         await sqlite_log.open()
         return sqlite_log
     if backend is EventLogBackend.POSTGRES:
         from crossdock.log.postgres import PostgresEventLog
 
-        pg_log = PostgresEventLog(settings.event_log_url or settings.database_url, partitions=settings.partitions,
-                                  lease_ttl_s=settings.lease_ttl_s)
+        pg_log = PostgresEventLog(
+            settings.event_log_url or settings.database_url,
+            partitions=settings.partitions,
+            lease_ttl_s=settings.lease_ttl_s,
+        )
         await pg_log.open()
         return pg_log
     from crossdock.log.nats import NatsEventLog
@@ -160,8 +165,9 @@ def open_connectors(settings: Settings, types: Mapping[str, ConnectorFactory] | 
         factory = factories.get(system.type)
         if factory is None:
             known = ", ".join(sorted(factories))
-            raise BootstrapError(f"system {name!r} has type {system.type!r}, which Crossdock does not know; "
-                                 f"use one of: {known}")
+            raise BootstrapError(
+                f"system {name!r} has type {system.type!r}, which Crossdock does not know; use one of: {known}"
+            )
         connectors[name] = factory(name, system)
     return connectors
 

@@ -37,9 +37,7 @@ def _postgres_schema_url(url: str, schema: str) -> str:
 
 
 @pytest.fixture(params=BACKENDS)
-async def log_factory(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[LogFactory]:
+async def log_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LogFactory]:
     """Opens EventLog instances that share one backing store (several consumers, or a restart)."""
     backend: str = request.param
     opened: list[EventLog] = []

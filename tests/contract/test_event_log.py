@@ -111,8 +111,11 @@ async def test_unacked_events_come_again_to_a_new_instance(log_factory: LogFacto
 
 async def test_nack_retries_the_same_event_first_and_holds_its_partition(event_log: EventLog) -> None:
     subject = "cust-1"
-    other = next(f"cust-{i}" for i in range(2, 100) if partition_for(f"cust-{i}", PARTITIONS)
-                 != partition_for(subject, PARTITIONS))
+    other = next(
+        f"cust-{i}"
+        for i in range(2, 100)
+        if partition_for(f"cust-{i}", PARTITIONS) != partition_for(subject, PARTITIONS)
+    )
     await event_log.append([make_event(subject, 0), make_event(subject, 1)])
     batch = await event_log.fetch(GROUP, "c1", max_events=10, wait_s=0.5)
     assert [e.event.data["seq"] for e in batch] == [0, 1]
@@ -134,10 +137,12 @@ async def test_after_max_attempts_the_event_is_dead_lettered_and_the_partition_g
     outcomes = []
     for _ in range(3):
         batch = await event_log.fetch(GROUP, "c1", max_events=1, wait_s=1.0)
-        assert batch and batch[0].event.data["seq"] == 0
+        assert batch
+        assert batch[0].event.data["seq"] == 0
         outcomes.append(
-            await event_log.nack(GROUP, "c1", batch[0], error="REQUIRED_FIELD_MISSING: Name",
-                                 retry_in_s=0.05, max_attempts=3)
+            await event_log.nack(
+                GROUP, "c1", batch[0], error="REQUIRED_FIELD_MISSING: Name", retry_in_s=0.05, max_attempts=3
+            )
         )
         await asyncio.sleep(0.1)
     assert outcomes == [NackOutcome.RETRY, NackOutcome.RETRY, NackOutcome.DEAD_LETTERED]
@@ -243,8 +248,9 @@ async def test_read_across_partitions_is_in_offset_order(event_log: EventLog) ->
 async def test_concurrent_appends_keep_every_event(event_log: EventLog, batch_size: int) -> None:
     async def producer(n: int) -> None:
         for start in range(0, 500, batch_size):
-            await event_log.append([make_event(f"p{n}-{i % 5}", start + i) for i in range(batch_size)
-                                    if start + i < 500])
+            await event_log.append(
+                [make_event(f"p{n}-{i % 5}", start + i) for i in range(batch_size) if start + i < 500]
+            )
 
     await asyncio.gather(*(producer(n) for n in range(4)))
     seen = await drain(event_log, GROUP)

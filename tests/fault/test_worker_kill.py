@@ -46,12 +46,19 @@ def _config(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Pat
             "feed": {"type": "recording", "path": str(tmp_path / "feed.db")},
             "sink": {"type": "recording", "path": str(tmp_path / "sink.db")},
         },
-        "flows": [{
-            "name": "fault",
-            "source": {"system": "feed", "entity": "customer"},
-            "targets": [{"system": "sink", "entity": "customer",
-                         "retry": {"max_attempts": 50, "initial_backoff_s": 0.05, "max_backoff_s": 0.5}}],
-        }],
+        "flows": [
+            {
+                "name": "fault",
+                "source": {"system": "feed", "entity": "customer"},
+                "targets": [
+                    {
+                        "system": "sink",
+                        "entity": "customer",
+                        "retry": {"max_attempts": 50, "initial_backoff_s": 0.05, "max_backoff_s": 0.5},
+                    }
+                ],
+            }
+        ],
     }
     if backend == "postgres":
         base = require_postgres()
@@ -81,9 +88,11 @@ def _start_worker(config: Path, logfile: Path, n: int) -> subprocess.Popen[bytes
     env = {**os.environ, "CROSSDOCK_CONFIG": str(config)}
     with logfile.open("ab") as out:
         out.write(f"\n--- worker {n} ---\n".encode())
-        return subprocess.Popen(  # noqa: S603 - our own CLI
+        return subprocess.Popen(
             [sys.executable, "-m", "crossdock", "worker", "--consumer", f"worker-{n}", "--poll-interval", "0.2"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
 

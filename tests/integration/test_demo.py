@@ -9,9 +9,12 @@ from pathlib import Path
 
 
 def test_demo_syncs_both_ways_without_loss_duplicates_or_echo(tmp_path: Path) -> None:
-    result = subprocess.run(  # noqa: S603 - our own CLI
+    result = subprocess.run(
         [sys.executable, "-m", "crossdock", "demo", "--until-done", "--json", "--workdir", str(tmp_path / "demo")],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)

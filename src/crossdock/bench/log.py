@@ -24,31 +24,45 @@ PRODUCERS = 4
 
 
 def customer_data(n: int) -> dict[str, Any]:
-    """A realistic canonical customer account (bill-to and ship-to, terms, credit, contacts): about 1 KiB as a CloudEvent."""
+    """A realistic canonical customer (bill-to, ship-to, terms, credit, contacts): about 1 KiB as a CloudEvent."""
     from crossdock.model.party import Customer
 
-    return Customer.model_validate({
-        "id": f"cus_{n:06d}",
-        "number": f"C-{100000 + n}",
-        "name": f"Summit Supply Co {n}",
-        "roles": ["sold_to", "bill_to", "ship_to"],
-        "identifiers": [{"scheme": "duns", "value": "150483782"}],
-        "currency": "USD",
-        "payment_terms": {"code": "2-10-N30", "net_days": 30, "discount_percent": "2", "discount_days": 10},
-        "credit_limit": {"amount": f"{25000 + n % 50 * 1000}", "currency": "USD"},
-        "price_group": "CONTRACTORS",
-        "sales_rep": "rep_jdoe",
-        "channel": "edi",
-        "addresses": [
-            {"kind": "bill_to", "lines": [f"{n % 900 + 100} Commerce Parkway"], "city": "Atlanta",
-             "region": "GA", "postal_code": "30303", "country": "US"},
-            {"kind": "ship_to", "lines": [f"{n % 700 + 200} Industrial Blvd", "Dock 4"], "city": "Marietta",
-             "region": "GA", "postal_code": "30060", "country": "US"},
-        ],
-        "contact_points": [
-            {"channel": "email", "value": f"ap{n}@summit-supply.example", "label": "accounts payable"},
-        ],
-    }).model_dump(mode="json", exclude_none=True)
+    return Customer.model_validate(
+        {
+            "id": f"cus_{n:06d}",
+            "number": f"C-{100000 + n}",
+            "name": f"Summit Supply Co {n}",
+            "roles": ["sold_to", "bill_to", "ship_to"],
+            "identifiers": [{"scheme": "duns", "value": "150483782"}],
+            "currency": "USD",
+            "payment_terms": {"code": "2-10-N30", "net_days": 30, "discount_percent": "2", "discount_days": 10},
+            "credit_limit": {"amount": f"{25000 + n % 50 * 1000}", "currency": "USD"},
+            "price_group": "CONTRACTORS",
+            "sales_rep": "rep_jdoe",
+            "channel": "edi",
+            "addresses": [
+                {
+                    "kind": "bill_to",
+                    "lines": [f"{n % 900 + 100} Commerce Parkway"],
+                    "city": "Atlanta",
+                    "region": "GA",
+                    "postal_code": "30303",
+                    "country": "US",
+                },
+                {
+                    "kind": "ship_to",
+                    "lines": [f"{n % 700 + 200} Industrial Blvd", "Dock 4"],
+                    "city": "Marietta",
+                    "region": "GA",
+                    "postal_code": "30060",
+                    "country": "US",
+                },
+            ],
+            "contact_points": [
+                {"channel": "email", "value": f"ap{n}@summit-supply.example", "label": "accounts payable"},
+            ],
+        }
+    ).model_dump(mode="json", exclude_none=True)
 
 
 def make_events(count: int, subjects: int = 1000) -> list[CloudEvent]:

@@ -49,8 +49,11 @@ async def run_postgres(events: int, url: str | None, publish_factory: PublishFac
             publish = publish_factory(log) if publish_factory else None
             if phase == "append":
                 rate, latencies = await measure_append(log, make_events(events), publish)
-                figures.update(append_per_s=round(rate), p99_ms=round(percentile(latencies, 99), 2),
-                               p50_ms=round(statistics.median(latencies), 2))
+                figures.update(
+                    append_per_s=round(rate),
+                    p99_ms=round(percentile(latencies, 99), 2),
+                    p50_ms=round(statistics.median(latencies), 2),
+                )
             else:
                 rate, p99 = await measure_end_to_end(log, make_events(events // 2), publish)
                 figures.update(end_to_end_per_s=round(rate), end_to_end_p99_ms=round(p99, 2))
@@ -117,8 +120,12 @@ async def run_nats(
                 publish = publish_factory(log) if publish_factory else None
                 if phase == "append":
                     rate, latencies = await measure_append(log, make_events(events), publish)
-                    figures.update(append_per_s=round(rate), p99_ms=round(percentile(latencies, 99), 2),
-                                   p50_ms=round(statistics.median(latencies), 2), vs_raw_nats=round(rate / raw, 3))
+                    figures.update(
+                        append_per_s=round(rate),
+                        p99_ms=round(percentile(latencies, 99), 2),
+                        p50_ms=round(statistics.median(latencies), 2),
+                        vs_raw_nats=round(rate / raw, 3),
+                    )
                 else:
                     rate, p99 = await measure_end_to_end(log, make_events(events // 2), publish)
                     figures.update(end_to_end_per_s=round(rate), end_to_end_p99_ms=round(p99, 2))

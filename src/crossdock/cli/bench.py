@@ -9,8 +9,9 @@ from rich.table import Table
 
 from crossdock.cli.common import console, fail, print_json
 
-bench_app = typer.Typer(help="Measure throughput and latency; see bench/ in the docs for what each figure means.",
-                        no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Measure throughput and latency; see bench/ in the docs for what each figure means.", no_args_is_help=True
+)
 JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 
@@ -41,8 +42,9 @@ def bench_log(
     if backend not in {"sqlite", "postgres", "nats"}:
         fail(f"unknown backend {backend!r}; choose sqlite, postgres or nats")
     factory = log_bench.validating_publisher if validate else None
-    _show(log_bench.run(backend, events, postgres_url=postgres_url, nats_url=nats_url, publish_factory=factory),
-          as_json)
+    _show(
+        log_bench.run(backend, events, postgres_url=postgres_url, nats_url=nats_url, publish_factory=factory), as_json
+    )
 
 
 @bench_app.command("mapping")

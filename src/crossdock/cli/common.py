@@ -6,7 +6,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 import typer
@@ -17,7 +17,7 @@ from crossdock.config import ConfigError, Settings, load_settings
 from crossdock.events.envelope import EnvelopeError
 from crossdock.events.registry import SchemaRegistryError
 from crossdock.ports.event_log import EventLogError
-from crossdock.sync.publish import EventRefused
+from crossdock.sync.publish import EventRefusedError
 
 T = TypeVar("T")
 console = Console()
@@ -29,7 +29,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     BootstrapError,
     EnvelopeError,
     SchemaRegistryError,
-    EventRefused,
+    EventRefusedError,
     EventLogError,
     OSError,
 )
@@ -44,7 +44,7 @@ def settings_from(ctx: typer.Context) -> Settings:
         fail(str(exc))
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print an error that says what to do, and exit."""
     errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code)

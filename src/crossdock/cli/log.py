@@ -61,8 +61,10 @@ def tail(
                     print(orjson.dumps(_row(logged)).decode())
                 else:
                     event = logged.event
-                    console.print(f"[dim]{logged.offset:>8} p{logged.partition:<3}[/] {event.time} "
-                                  f"[bold]{event.type}[/] {event.subject} [dim]{event.source} {event.id}[/]")
+                    console.print(
+                        f"[dim]{logged.offset:>8} p{logged.partition:<3}[/] {event.time} "
+                        f"[bold]{event.type}[/] {event.subject} [dim]{event.source} {event.id}[/]"
+                    )
             if batch:
                 start = batch[-1].offset + 1
             if not follow:
@@ -135,8 +137,15 @@ def dlq_list(
 
     async def work(log: EventLog) -> list[dict[str, Any]]:
         return [
-            {"id": d.id, "group": d.group, "offset": d.offset, "attempts": d.attempts, "error": d.error,
-             "dead_at": d.dead_at.isoformat(), "event": d.event.to_dict()}
+            {
+                "id": d.id,
+                "group": d.group,
+                "offset": d.offset,
+                "attempts": d.attempts,
+                "error": d.error,
+                "dead_at": d.dead_at.isoformat(),
+                "event": d.event.to_dict(),
+            }
             for d in await log.dead_letters(group, limit)
         ]
 
@@ -146,8 +155,15 @@ def dlq_list(
         return
     table = Table("id", "group", "offset", "type", "subject", "attempts", "error", title="Dead letters")
     for row in rows:
-        table.add_row(str(row["id"]), row["group"], str(row["offset"]), row["event"]["type"],
-                      row["event"]["subject"], str(row["attempts"]), row["error"][:80])
+        table.add_row(
+            str(row["id"]),
+            row["group"],
+            str(row["offset"]),
+            row["event"]["type"],
+            row["event"]["subject"],
+            str(row["attempts"]),
+            row["error"][:80],
+        )
     console.print(table)
 
 
@@ -185,8 +201,9 @@ def publish(
 
     async def work(log: EventLog) -> list[dict[str, Any]]:
         results = await Publisher(log, schema_validator(settings)).publish(events)
-        return [{"id": r.event_id, "offset": r.offset, "partition": r.partition, "duplicate": r.duplicate}
-                for r in results]
+        return [
+            {"id": r.event_id, "offset": r.offset, "partition": r.partition, "duplicate": r.duplicate} for r in results
+        ]
 
     results: list[dict[str, Any]] = run_async(lambda: _with_log(settings, work))
     if as_json:

@@ -1,4 +1,4 @@
-"""Running Crossdock: `serve`, `worker` and `status`."""
+"""Running Crossdock: `serve`, `worker`, `demo` and `status`."""
 
 from __future__ import annotations
 
@@ -13,146 +13,139 @@ from rich.table import Table
 
 from crossdock.bootstrap import Runtime, bootstrap
 from crossdock.cli.common import console, print_json, run_async, settings_from
-from crossdock.config import load_settings
+from crossdock.config import Settings, load_settings
 from crossdock.ports.store import ExceptionStatus
 
+PollInterval = Annotated[float, typer.Option(help="seconds between capture polls")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON")]
 
-def _install_stop(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 async def _run_worker(runtime: Runtime, consumer: str | None, poll_interval_s: float) -> None:
     worker = runtime.worker(consumer, poll_interval_s=poll_interval_s)
     stop = asyncio.Event()
-    _install_stop(stop)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     task = asyncio.create_task(worker.run())
     await stop.wait()
     worker.stop()
     await task
 
 
+def _serve_until_stopped(settings: Settings, consumer: str | None, poll_interval_s: float, banner: bool) -> None:
+    async def work() -> None:
+        runtime = await bootstrap(settings)
+        if banner:
+            console.print(
+                f"Crossdock: {len(runtime.flows)} flow(s) on the {settings.event_log.value} log. Ctrl-C stops."
+            )
+        try:
+            await _run_worker(runtime, consumer, poll_interval_s)
+        finally:
+            await runtime.close()
+
+    run_async(work)
+
+
+def worker(
+    ctx: typer.Context,
+    consumer: Annotated[str | None, typer.Option(help="consumer id (default: host-pid)")] = None,
+    poll_interval: PollInterval = 1.0,
+) -> None:
+    """Run every configured flow's capture and delivery loops until SIGTERM or Ctrl-C."""
+    settings = settings_from(ctx)
+    _log_to_stderr()
+    _serve_until_stopped(settings, consumer, poll_interval, banner=False)
+
+
+def serve(ctx: typer.Context, poll_interval: PollInterval = 1.0) -> None:
+    """Run Crossdock in one process on the embedded store (the API and console join it in later releases)."""
+    settings = settings_from(ctx)
+    _log_to_stderr()
+    _serve_until_stopped(settings, None, poll_interval, banner=True)
+
+
+def demo(
+    until_done: Annotated[
+        bool, typer.Option("--until-done", help="play the scenario, print the summary, exit")
+    ] = False,
+    as_json: JsonFlag = False,
+    workdir: Annotated[Path, typer.Option(help="where the demo keeps its systems and log")] = Path("var/demo"),
+) -> None:
+    """Play a distributor's day through Crossdock and check both systems against each other."""
+    from crossdock.demo.scenario import play
+
+    say = (lambda _: None) if as_json else (lambda line: console.print(f"[green]•[/] {line}"))
+    summary = run_async(lambda: play(workdir, say))
+    if as_json:
+        print_json(summary)
+    else:
+        _show_summary(summary)
+    if until_done:
+        raise typer.Exit(0 if summary["lost"] == 0 and summary["duplicated"] == 0 else 1)
+    config = workdir / "crossdock.yaml"
+    console.print(
+        f"\nThe worker keeps both systems in step now. In another shell: "
+        f"`crossdock --config {config} status`. Ctrl-C stops."
+    )
+    _serve_until_stopped(load_settings(config), None, 1.0, banner=False)
+
+
 def _show_summary(summary: dict[str, Any]) -> None:
     table = Table("figure", "value", title="Demo summary")
     for flow, count in summary["records_synced"].items():
         table.add_row(f"synced by {flow}", str(count))
-    table.add_row("writes after sync (echo)", str(summary["writes_after_sync"]))
-    table.add_row("lost", str(summary["lost"]))
-    table.add_row("duplicated", str(summary["duplicated"]))
-    table.add_row("mismatched", str(summary["mismatched"]))
+    for figure in ("writes_after_sync", "lost", "duplicated", "mismatched"):
+        table.add_row(figure.replace("_", " "), str(summary[figure]))
     for exception in summary["exceptions"]:
         table.add_row(f"exception: {exception['class']}", exception["reason"][:100])
     console.print(table)
 
 
+def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Flows, their lag per target, dead letters and open exceptions by class."""
+    settings = settings_from(ctx)
+
+    async def work() -> dict[str, Any]:
+        runtime = await bootstrap(settings, validate=lambda event: None)
+        try:
+            flows = []
+            for flow in runtime.flows:
+                for target in flow.targets:
+                    group = flow.group(target)
+                    flows.append(
+                        {
+                            "flow": flow.name,
+                            "source": flow.source_system,
+                            "target": target.system,
+                            "entity": flow.entity,
+                            "lag": sum((await runtime.log.lag(group)).values()),
+                            "dead_letters": len(await runtime.log.dead_letters(group, limit=10_000)),
+                        }
+                    )
+            with runtime.store.unit_of_work(read_only=True) as uow:
+                by_class = uow.exceptions.count_by_class()
+                open_count = len(uow.exceptions.list(status=ExceptionStatus.OPEN, limit=100_000))
+            return {"flows": flows, "exceptions_open": open_count, "exceptions_by_class": by_class}
+        finally:
+            await runtime.close()
+
+    report = run_async(work)
+    if as_json:
+        print_json(report)
+        return
+    table = Table("flow", "source", "target", "entity", "lag", "dead letters", title="Flows")
+    for row in report["flows"]:
+        table.add_row(*(str(row[key]) for key in ("flow", "source", "target", "entity", "lag", "dead_letters")))
+    console.print(table)
+    console.print(f"Open exceptions: {report['exceptions_open']}  by class: {report['exceptions_by_class']}")
+
+
 def register_run_commands(app: typer.Typer) -> None:
-    """Add serve, worker and status to the main app."""
-
-    @app.command()
-    def worker(
-        ctx: typer.Context,
-        consumer: Annotated[str | None, typer.Option(help="consumer id (default: host-pid)")] = None,
-        poll_interval: Annotated[float, typer.Option(help="seconds between capture polls")] = 1.0,
-    ) -> None:
-        """Run every configured flow's capture and delivery loops until SIGTERM or Ctrl-C."""
-        settings = settings_from(ctx)
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-        async def work() -> None:
-            runtime = await bootstrap(settings)
-            try:
-                await _run_worker(runtime, consumer, poll_interval)
-            finally:
-                await runtime.close()
-
-        run_async(work)
-
-    @app.command()
-    def serve(
-        ctx: typer.Context,
-        poll_interval: Annotated[float, typer.Option(help="seconds between capture polls")] = 1.0,
-    ) -> None:
-        """Run Crossdock in one process on the embedded store: workers and scheduler (API and console to come)."""
-        settings = settings_from(ctx)
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-        async def work() -> None:
-            runtime = await bootstrap(settings)
-            console.print(
-                f"Crossdock serving {len(runtime.flows)} flow(s) on the {settings.event_log.value} log; Ctrl-C stops."
-            )
-            try:
-                await _run_worker(runtime, None, poll_interval)
-            finally:
-                await runtime.close()
-
-        run_async(work)
-
-    @app.command()
-    def demo(
-        ctx: typer.Context,
-        until_done: Annotated[bool, typer.Option("--until-done", help="play the scenario, print the summary, exit")] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
-        workdir: Annotated[Path, typer.Option(help="where the demo keeps its systems and log")] = Path("var/demo"),
-    ) -> None:
-        """Play a distributor's day through Crossdock and check both systems against each other."""
-        from crossdock.demo.scenario import play, write_config
-
-        say = (lambda _: None) if as_json else (lambda line: console.print(f"[green]•[/] {line}"))
-        summary = run_async(lambda: play(workdir, say))
-        if as_json:
-            print_json(summary)
-        else:
-            _show_summary(summary)
-        if until_done:
-            raise typer.Exit(0 if summary["lost"] == 0 and summary["duplicated"] == 0 else 1)
-        console.print(f"\nThe worker keeps both systems in step now; config: {workdir / 'crossdock.yaml'}. "
-                      "Try `crossdock --config var/demo/crossdock.yaml status`. Ctrl-C stops.")
-        settings = load_settings(write_config(workdir))
-
-        async def work() -> None:
-            runtime = await bootstrap(settings)
-            try:
-                await _run_worker(runtime, None, 1.0)
-            finally:
-                await runtime.close()
-
-        run_async(work)
-
-    @app.command()
-    def status(
-        ctx: typer.Context,
-        as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    ) -> None:
-        """Flows, their lag per target, dead letters and open exceptions by class."""
-        settings = settings_from(ctx)
-
-        async def work() -> dict[str, object]:
-            runtime = await bootstrap(settings, validate=lambda event: None)
-            try:
-                flows = []
-                for flow in runtime.flows:
-                    for target in flow.targets:
-                        group = flow.group(target)
-                        lag = sum((await runtime.log.lag(group)).values())
-                        dead = len(await runtime.log.dead_letters(group, limit=10_000))
-                        flows.append({"flow": flow.name, "source": flow.source_system, "target": target.system,
-                                      "entity": flow.entity, "lag": lag, "dead_letters": dead})
-                with runtime.store.unit_of_work(read_only=True) as uow:
-                    by_class = uow.exceptions.count_by_class()
-                    open_count = len(uow.exceptions.list(status=ExceptionStatus.OPEN, limit=100_000))
-                return {"flows": flows, "exceptions_open": open_count, "exceptions_by_class": by_class}
-            finally:
-                await runtime.close()
-
-        report = run_async(work)
-        if as_json:
-            print_json(report)
-            return
-        table = Table("flow", "source", "target", "entity", "lag", "dead letters", title="Flows")
-        for row in report["flows"]:  # type: ignore[attr-defined]
-            table.add_row(row["flow"], row["source"], row["target"], row["entity"], str(row["lag"]),
-                          str(row["dead_letters"]))
-        console.print(table)
-        console.print(f"Open exceptions: {report['exceptions_open']}  by class: {report['exceptions_by_class']}")
+    """Add serve, worker, demo and status to the main app."""
+    for command in (serve, worker, demo, status):
+        app.command()(command)

@@ -7,6 +7,7 @@ schema validation, the SQLite log, delivery journal, cross-reference and echo su
 
 from __future__ import annotations
 
+import asyncio
 import random
 import shutil
 import time
@@ -40,14 +41,26 @@ def write_config(workdir: Path) -> Path:
             "erp": {"type": "recording", "path": str(workdir / "erp.db")},
         },
         "flows": [
-            {"name": "customer-crm-to-erp", "source": {"system": "crm", "entity": "customer"},
-             "targets": [{"system": "erp", "entity": "customer"}],
-             "business_owner": "Sales Operations", "technical_owner": "Integration team",
-             "system_of_record": "crm", "sla": "15m", "criticality": "high"},
-            {"name": "customer-erp-to-crm", "source": {"system": "erp", "entity": "customer"},
-             "targets": [{"system": "crm", "entity": "customer"}],
-             "business_owner": "Finance", "technical_owner": "Integration team",
-             "system_of_record": "erp", "sla": "15m", "criticality": "high"},
+            {
+                "name": "customer-crm-to-erp",
+                "source": {"system": "crm", "entity": "customer"},
+                "targets": [{"system": "erp", "entity": "customer"}],
+                "business_owner": "Sales Operations",
+                "technical_owner": "Integration team",
+                "system_of_record": "crm",
+                "sla": "15m",
+                "criticality": "high",
+            },
+            {
+                "name": "customer-erp-to-crm",
+                "source": {"system": "erp", "entity": "customer"},
+                "targets": [{"system": "crm", "entity": "customer"}],
+                "business_owner": "Finance",
+                "technical_owner": "Integration team",
+                "system_of_record": "erp",
+                "sla": "15m",
+                "criticality": "high",
+            },
         ],
     }
     path = workdir / "crossdock.yaml"
@@ -86,11 +99,17 @@ async def _drain(delivery: DeliveryRunner) -> int:
             return delivered
 
 
-async def play(workdir: Path, say: Say) -> dict[str, Any]:
-    """Run the scenario and return the JSON summary."""
+def prepare(workdir: Path) -> Path:
+    """A fresh working directory with the demo's config; returns the config path."""
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    runtime = await bootstrap(load_settings(write_config(workdir)))
+    return write_config(workdir)
+
+
+async def play(workdir: Path, say: Say) -> dict[str, Any]:
+    """Run the scenario and return the JSON summary."""
+    config = await asyncio.to_thread(prepare, workdir)
+    runtime = await bootstrap(load_settings(config))
     started = time.perf_counter()
     rng = random.Random(2026)
     try:
@@ -149,8 +168,10 @@ def _summary(runtime: Runtime, crm: Any, erp: Any, cycles: list[dict[str, int]],
     duplicated = erp.count("customer") - (ACCOUNTS - lost)
     return {
         "scenario": "customer master sync, CRM ↔ ERP (spine demo)",
-        "records_synced": {"customer-crm-to-erp": cycles[0]["delivered"],
-                           "customer-erp-to-crm": cycles[1]["delivered"]},
+        "records_synced": {
+            "customer-crm-to-erp": cycles[0]["delivered"],
+            "customer-erp-to-crm": cycles[1]["delivered"],
+        },
         "writes_after_sync": sum(c["published"] + c["delivered"] for c in cycles[2:]),
         "exceptions_by_class": by_class,
         "exceptions": [{"class": e.exception_class.value, "reason": e.reason} for e in open_exceptions],

@@ -35,9 +35,7 @@ class NatsNames:
 
     def __post_init__(self) -> None:
         if not _STREAM_NAME.match(self.stream):
-            raise ValueError(
-                f"stream name {self.stream!r} must be 1-64 characters of letters, digits, '_' or '-'"
-            )
+            raise ValueError(f"stream name {self.stream!r} must be 1-64 characters of letters, digits, '_' or '-'")
 
     @property
     def prefix(self) -> str:
@@ -63,6 +61,11 @@ class NatsNames:
         """KV bucket of leases and member heartbeats (entries expire after the lease TTL)."""
         return f"{self.stream}_LEASES"
 
+    @property
+    def lease_stream(self) -> str:
+        """The stream behind the lease bucket."""
+        return f"KV_{self.lease_bucket}"
+
     def lease_subject(self, group: str, partition: int) -> str:
         """The KV subject of one partition's lease."""
         return f"$KV.{self.lease_bucket}.{token(group)}.lease.{partition}"
@@ -81,15 +84,25 @@ class NatsNames:
         """KV bucket of per-partition retry state."""
         return f"{self.stream}_STATE"
 
-    def retry_key(self, group: str, partition: int) -> str:
-        """The KV key of a partition's paused head event."""
-        return f"{token(group)}.retry.{partition}"
+    @property
+    def state_stream(self) -> str:
+        """The stream behind the state bucket."""
+        return f"KV_{self.state_bucket}"
+
+    def retry_subject(self, group: str, partition: int) -> str:
+        """The KV subject of a partition's paused head event."""
+        return f"$KV.{self.state_bucket}.{token(group)}.retry.{partition}"
 
     # Dead letters and the queue of redelivered ones.
     @property
     def dlq_stream(self) -> str:
         """The stream of dead letters and redeliveries."""
         return f"{self.stream}_DLQ"
+
+    @property
+    def dlq_subjects(self) -> list[str]:
+        """The DLQ stream's subject filters: dead letters of every group, and redeliveries."""
+        return [f"{self.prefix}.dlq.*", f"{self.prefix}.redo.*.*"]
 
     def dead_subject(self, group: str | None) -> str:
         """Dead letters of one group, or of all (a wildcard)."""

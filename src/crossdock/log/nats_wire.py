@@ -1,21 +1,26 @@
 """The low-level JetStream traffic of the NATS EventLog: one reply inbox, API calls, pull requests and ack subjects.
 
-Every reply the log waits for (PubAcks, API answers, pulled messages) arrives on one wildcard inbox subscription and is
-routed by its last token, so a batch of 500 pipelined publishes costs 500 small dict entries, not 500 subscriptions.
+Every reply the log waits for (PubAcks, API answers) arrives on one wildcard inbox subscription and is routed by its
+last token, so a batch of 500 pipelined publishes costs 500 small dict entries, not 500 subscriptions. Pulled
+messages need a subscription per consumer (`PullChannel`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import nats.errors
 import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from crossdock.ports.event_log import EventLogError
 
@@ -43,8 +48,9 @@ def api_error(error: Any) -> JetStreamError | None:
     err_code = getattr(error, "err_code", None)
     if err_code is None:
         return None
-    return JetStreamError(str(getattr(error, "description", error)), code=int(getattr(error, "code", 0) or 0),
-                          err_code=int(err_code))
+    return JetStreamError(
+        str(getattr(error, "description", error)), code=int(getattr(error, "code", 0) or 0), err_code=int(err_code)
+    )
 
 
 def has_err_code(error: BaseException, codes: int | tuple[int, ...]) -> bool:
@@ -83,20 +89,67 @@ def ack_sequences(reply: str) -> tuple[int, int]:
 
 @dataclass(eq=False, slots=True)
 class Pull:
-    """One pull request to a consumer: finished when the batch is filled or the server sends a status."""
+    """One pull request to a consumer: over when the batch is filled or the server sends a status."""
 
     batch: int
-    on_message: Callable[[Pull, Msg], None]
     received: int = 0
     status: str | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    token: str = ""
 
     def finish(self, status: str | None = None) -> None:
         """Mark the request over (batch filled, no more messages, expired, or given up)."""
         if status is not None:
             self.status = status
         self.done.set()
+
+
+class PullChannel:
+    """Where one consumer's pulled messages arrive, one pull at a time.
+
+    Deliveries keep their stream subject (only the closing status comes on the inbox subject), so a channel is a
+    subscription of its own rather than a token on the shared inbox. Closing it drops anything still on the way.
+    """
+
+    def __init__(self, nc: Client, on_message: Callable[[Pull, Msg], None]) -> None:
+        self._nc = nc
+        self._on_message = on_message
+        self.inbox = nc.new_inbox()
+        self._sub: Subscription | None = None
+        self._current: Pull | None = None
+
+    async def open(self) -> PullChannel:
+        """Subscribe; returns self."""
+        self._sub = await self._nc.subscribe(self.inbox, cb=self._deliver)
+        return self
+
+    async def pull(self, stream: str, consumer: str, pull: Pull, *, expires_s: float | None = None) -> None:
+        """Ask for up to `pull.batch` messages; with `expires_s`, wait that long for the first (no_wait semantics)."""
+        self._current = pull
+        body: dict[str, Any] = {"batch": pull.batch, "no_wait": True}
+        if expires_s is not None:
+            body["expires"] = int(expires_s * 1e9)
+        await self._nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}", orjson.dumps(body), reply=self.inbox)
+
+    async def _deliver(self, msg: Msg) -> None:
+        if self._current is not None:
+            self._on_message(self._current, msg)
+
+    async def close(self) -> None:
+        """Unsubscribe; late deliveries are dropped."""
+        sub, self._sub = self._sub, None
+        if self._current is not None:
+            self._current.finish("closed")
+        self._current = None
+        if sub is not None:
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
+
+
+def pull_status(msg: Msg) -> str | None:
+    """The status of a pull's control message (404 no messages, 408 expired, 409 ...), None for a delivery."""
+    if msg.reply or not msg.headers:
+        return None
+    return msg.headers.get(STATUS)
 
 
 class ReplyRouter:
@@ -107,7 +160,6 @@ class ReplyRouter:
         self._prefix = nc.new_inbox()
         self._tokens = itertools.count(1)
         self._waiting: dict[str, asyncio.Future[Msg]] = {}
-        self._pulls: dict[str, Pull] = {}
 
     async def start(self) -> None:
         """Subscribe to the inbox; call once after connecting."""
@@ -122,53 +174,37 @@ class ReplyRouter:
         return f"{self._prefix}.{token}", future
 
     async def request(
-        self, subject: str, payload: bytes, timeout: float, headers: dict[str, str] | None = None
+        self, subject: str, payload: bytes, limit_s: float, headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """A JetStream API call or publish: send, wait for the reply, raise JetStreamError on an error reply."""
         reply, future = self.expect()
         await self._nc.publish(subject, payload, reply=reply, headers=headers)
         try:
-            msg = await asyncio.wait_for(future, timeout)
+            msg = await asyncio.wait_for(future, limit_s)
         except TimeoutError as exc:
-            raise EventLogError(f"NATS did not answer {subject} within {timeout}s; is the server up?") from exc
+            raise EventLogError(f"NATS did not answer {subject} within {limit_s}s; is the server up?") from exc
         return parse_api_reply(msg)
 
-    async def pull(
-        self, stream: str, consumer: str, pull: Pull, *, no_wait: bool = True, expires_s: float | None = None
-    ) -> None:
-        """Send a pull request; its messages and closing status go to `pull.on_message`."""
-        token = pull.token = str(next(self._tokens))
-        self._pulls[token] = pull
-        body: dict[str, Any] = {"batch": pull.batch, "no_wait": no_wait}
-        if expires_s is not None:
-            body["expires"] = int(expires_s * 1e9)
-        await self._nc.publish(
-            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}", orjson.dumps(body), reply=f"{self._prefix}.{token}"
-        )
+    async def ack_sync(self, ack_subject: str, limit_s: float) -> None:
+        """Ack a delivery and wait until the server has applied it (so lag and other consumers see it)."""
+        reply, future = self.expect()
+        await self._nc.publish(ack_subject, b"+ACK", reply=reply)
+        try:
+            await asyncio.wait_for(future, limit_s)
+        except TimeoutError as exc:
+            raise EventLogError(
+                f"NATS did not confirm an ack within {limit_s}s; the events will come again (at least once)"
+            ) from exc
 
     async def _dispatch(self, msg: Msg) -> None:
         token = msg.subject[len(self._prefix) + 1 :]
         future = self._waiting.get(token)
-        if future is not None:
-            if not future.done():
-                future.set_result(msg)
-            return
-        pull = self._pulls.get(token)
-        if pull is None:
-            # A delivery to a pull we gave up on: the partition's delivery-sequence check notices the gap.
-            return
-        pull.on_message(pull, msg)
-        if pull.done.is_set():
-            # The server sends nothing after it closed a request, so the token can go.
-            self._pulls.pop(token, None)
-
-    def forget(self, pull: Pull) -> None:
-        """Give up on a pull the server never closed; its late deliveries are dropped here."""
-        self._pulls.pop(pull.token, None)
-        pull.finish("abandoned")
+        if future is not None and not future.done():
+            future.set_result(msg)
 
 
-def _ns(seconds: float) -> int:
+def nanos(seconds: float) -> int:
+    """Seconds as the nanoseconds JetStream configs use."""
     return int(seconds * 1e9)
 
 
@@ -271,9 +307,17 @@ class JetStreamApi:
             raise
         return True
 
-    async def get_msg(self, stream: str, *, seq: int | None = None, last_by_subj: str | None = None) -> StoredMsg | None:
-        """One stored message by sequence or the last on a subject, or None."""
-        body: dict[str, Any] = {"seq": seq} if seq is not None else {"last_by_subj": last_by_subj}
+    async def get_msg(
+        self, stream: str, *, seq: int | None = None, last_by_subj: str | None = None, next_by_subj: str | None = None
+    ) -> StoredMsg | None:
+        """A stored message: by sequence, the last on a subject, or the first on a subject from `seq` on."""
+        body: dict[str, Any] = {}
+        if seq is not None:
+            body["seq"] = seq
+        if last_by_subj is not None:
+            body["last_by_subj"] = last_by_subj
+        if next_by_subj is not None:
+            body["next_by_subj"] = next_by_subj
         try:
             reply = await self.call(f"STREAM.MSG.GET.{stream}", body)
         except JetStreamError as exc:
@@ -294,6 +338,56 @@ class StoredMsg:
     data: bytes
 
 
-def nanos(seconds: float) -> int:
-    """Seconds as the nanoseconds JetStream configs use."""
-    return _ns(seconds)
+async def scan(
+    api: JetStreamApi,
+    nc: Client,
+    stream: str,
+    subject: str,
+    *,
+    limit: int,
+    start_seq: int = 1,
+    start_time: datetime | None = None,
+    timeout_s: float = 10.0,
+) -> list[StoredMsg]:
+    """Up to `limit` messages on `subject` from a sequence (or a time) on, in stream order (ephemeral consumer)."""
+    if limit <= 0:
+        return []
+    config: dict[str, Any] = {
+        "ack_policy": "none",
+        "filter_subject": subject,
+        "inactive_threshold": nanos(30),
+        "mem_storage": True,
+        "num_replicas": 1,
+        "deliver_policy": "all",
+    }
+    if start_time is not None:
+        config["deliver_policy"] = "by_start_time"
+        config["opt_start_time"] = start_time.astimezone(UTC).isoformat()
+    elif start_seq > 1:
+        config["deliver_policy"] = "by_start_sequence"
+        config["opt_start_seq"] = start_seq
+    name = (await api.add_consumer(stream, config))["name"]
+    found: list[StoredMsg] = []
+
+    def collect(pull: Pull, msg: Msg) -> None:
+        status = pull_status(msg)
+        if status is not None:
+            if status != "100":
+                pull.finish(status)
+            return
+        found.append(StoredMsg(ack_sequences(msg.reply)[0], msg.subject, msg.data))
+        pull.received += 1
+        if pull.received >= pull.batch:
+            pull.finish()
+
+    pull = Pull(limit)
+    channel = await PullChannel(nc, collect).open()
+    try:
+        await channel.pull(stream, name, pull)
+        await asyncio.wait_for(pull.done.wait(), timeout_s)
+    except TimeoutError as exc:
+        raise EventLogError(f"NATS did not deliver a read of {stream} within {timeout_s}s") from exc
+    finally:
+        await channel.close()
+        await api.delete_consumer(stream, name)
+    return found

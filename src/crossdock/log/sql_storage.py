@@ -346,8 +346,9 @@ class SqlLogStorage:
         low, high = int(low), int(high) + 1  # answer in [low, high]; high means "after everything"
         while low < high:
             middle = (low + high) // 2
-            rows = self._db.execute("SELECT seq, logged_at FROM cd_log_events WHERE seq >= ? ORDER BY seq LIMIT 1",
-                                    (middle,))
+            rows = self._db.execute(
+                "SELECT seq, logged_at FROM cd_log_events WHERE seq >= ? ORDER BY seq LIMIT 1", (middle,)
+            )
             if rows and float(rows[0][1]) < when:
                 low = int(rows[0][0]) + 1
             else:

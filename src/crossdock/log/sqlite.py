@@ -18,7 +18,9 @@ SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA 
 class SqliteDialect:
     """SqlDialect for a SQLite file shared by the processes of one machine."""
 
-    ddl: Sequence[str] = log_ddl(seq_key="INTEGER PRIMARY KEY", blob="BLOB", identity="INTEGER PRIMARY KEY", real="REAL")
+    ddl: Sequence[str] = log_ddl(
+        seq_key="INTEGER PRIMARY KEY", blob="BLOB", identity="INTEGER PRIMARY KEY", real="REAL"
+    )
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

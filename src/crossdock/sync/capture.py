@@ -27,7 +27,7 @@ from crossdock.ports.store import (
 from crossdock.sync.flow import Flow, system_source
 from crossdock.sync.governance import CapturedChange, ChangeGovernor, EchoSuppressor, content_hash
 from crossdock.sync.mappings import Mappings
-from crossdock.sync.publish import EventRefused, Publisher
+from crossdock.sync.publish import EventRefusedError, Publisher
 
 _IDS = uuid.UUID("6f1d2c8e-3b7a-4f51-9a8e-2c4d5b6a7e90")  # namespace for ids derived from source records
 
@@ -178,7 +178,7 @@ class CaptureRunner:
         )
         try:
             self._publisher.check(event)
-        except EventRefused as exc:
+        except EventRefusedError as exc:
             self._quarantine(
                 uow,
                 record,

@@ -10,7 +10,7 @@ from crossdock.ports.event_log import AppendResult, EventLog
 Validate = Callable[[CloudEvent], None]
 
 
-class EventRefused(ValueError):
+class EventRefusedError(ValueError):
     """An event the log must not take: its envelope or its data breaks the contract. The message says which."""
 
 
@@ -22,13 +22,13 @@ class Publisher:
         self._validate = validate
 
     def check(self, event: CloudEvent) -> None:
-        """Raise EventRefused, saying why, if the event may not be logged."""
+        """Raise EventRefusedError, saying why, if the event may not be logged."""
         try:
             event.check()
             if self._validate is not None:
                 self._validate(event)
         except Exception as exc:  # the validator is injected; whatever it raises is its refusal
-            raise EventRefused(str(exc)) from exc
+            raise EventRefusedError(str(exc)) from exc
 
     async def publish(self, events: Sequence[CloudEvent]) -> list[AppendResult]:
         """Validate, then append durably; raises the first envelope or schema error before anything is stored."""

@@ -130,7 +130,8 @@ async def test_transient_failures_are_retried_in_order_then_dead_lettered(tmp_pa
     with store.unit_of_work() as uow:
         [exception] = uow.exceptions.list(exception_class=ExceptionClass.TRANSIENT)
     assert exception.subject == "cust-b"
-    assert exception.raw_payload is not None and "cust-b v0" in exception.raw_payload
+    assert exception.raw_payload is not None
+    assert "cust-b v0" in exception.raw_payload
 
 
 async def test_bad_records_are_quarantined_and_the_rest_goes_on(tmp_path: Path, flow: Flow) -> None:
@@ -155,8 +156,9 @@ async def test_a_flow_delivers_only_its_own_source_and_entity(tmp_path: Path, fl
     target = RecordingConnector("erp", RecordingSettings(path=tmp_path / "erp.db"))
     mine = customer_event("cust-a", 0)
     other_source = customer_event("cust-a", 1, source="crm")
-    other_entity = CloudEvent(type="crossdock.item.updated.v1", source=system_source("feed"), subject="sku-1",
-                              data={"id": "sku-1"})
+    other_entity = CloudEvent(
+        type="crossdock.item.updated.v1", source=system_source("feed"), subject="sku-1", data={"id": "sku-1"}
+    )
     await Publisher(log).publish([mine, other_source, other_entity])
     runner = DeliveryRunner(flow, flow.targets[0], target, store, log, NoMappings(), consumer="w1")
     await run_until_idle(runner)

@@ -43,9 +43,7 @@ class RecordingFile:
         for statement in _SCHEMA:
             self._conn.execute(statement)
 
-    def upsert(
-        self, entity: str, records: list[tuple[str, str | None, str | None, dict[str, Any]]]
-    ) -> list[Applied]:
+    def upsert(self, entity: str, records: list[tuple[str, str | None, str | None, dict[str, Any]]]) -> list[Applied]:
         """Apply (external id, local id, event id, payload) records in order, in one transaction.
 
         A record with a local id updates that record (the cross-reference knows it); one without is upserted by its
