@@ -16,6 +16,7 @@ from crossdock.bootstrap import BootstrapError
 from crossdock.config import ConfigError, Settings, load_settings
 from crossdock.events.envelope import EnvelopeError
 from crossdock.events.registry import SchemaRegistryError
+from crossdock.mapping.errors import SpecError
 from crossdock.ports.event_log import EventLogError
 from crossdock.sync.publish import EventRefusedError
 
@@ -30,6 +31,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     EnvelopeError,
     SchemaRegistryError,
     EventRefusedError,
+    SpecError,
     EventLogError,
     OSError,
 )
