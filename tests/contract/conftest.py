@@ -42,6 +42,7 @@ async def log_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
     backend: str = request.param
     opened: list[EventLog] = []
     cleanup: list[Callable[[], Any]] = []
+    async_cleanup: list[Callable[[], Awaitable[None]]] = []
 
     if backend == "memory":
         from crossdock.log.memory import MemoryEventLog, MemoryLogState
@@ -99,11 +100,33 @@ async def log_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
             opened.append(log)
             return log
 
+        async def delete_streams() -> None:
+            await delete_nats_streams(url, stream)
+
+        async_cleanup.append(delete_streams)
+
     yield open_log
     for log in opened:
         await log.close()
     for step in cleanup:
         step()
+    for async_step in async_cleanup:
+        await async_step()
+
+
+async def delete_nats_streams(url: str, prefix: str) -> None:
+    """Delete a test's streams (events, dead letters, KV buckets) so a shared server does not fill up."""
+    import nats
+
+    client = await nats.connect(url)
+    try:
+        jetstream = client.jetstream()
+        for name in await jetstream.streams_info():
+            stream_name = name.config.name or ""
+            if stream_name.startswith((prefix, f"KV_{prefix}")):
+                await jetstream.delete_stream(stream_name)
+    finally:
+        await client.close()
 
 
 @pytest.fixture

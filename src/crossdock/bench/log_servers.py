@@ -69,36 +69,49 @@ def _nats_server(url: str | None, workdir: Path) -> Iterator[str]:
     if url:
         yield url
         return
-    from crossdock.bench.nats_server import durable_nats_server
+    from crossdock.sandbox.nats_server import durable_nats_server
 
     with durable_nats_server(workdir / "nats") as started:
         yield started
 
 
 async def raw_nats_per_s(url: str, events: list[CloudEvent]) -> float:
-    """nats-py alone: pipelined JetStream publishes of the same bodies with de-duplication ids, acks awaited."""
+    """nats-py alone, doing what the adapter does: atomic batches of BATCH with de-duplication ids, one commit ack.
+
+    The stream is created through the JetStream API (nats-py's StreamConfig has no `allow_atomic` yet); the bodies
+    are the same pre-serialised events; no envelope checks, validation or partition hashing.
+    """
     import nats
+    import orjson
 
     client = await nats.connect(url)
     stream = f"RAW{uuid.uuid4().hex[:8].upper()}"
+    subject = stream.lower()
     try:
-        jetstream = client.jetstream()
-        await jetstream.add_stream(name=stream, subjects=[f"{stream.lower()}.>"])
-        bodies = [(f"{stream.lower()}.p.{i % 16}", event.to_json(), event.id) for i, event in enumerate(events)]
+        config = {"name": stream, "subjects": [f"{subject}.>"], "storage": "file", "allow_atomic": True}
+        reply = await client.request(f"$JS.API.STREAM.CREATE.{stream}", orjson.dumps(config), timeout=10)
+        if b'"error"' in reply.data:
+            raise RuntimeError(f"cannot create the raw baseline stream: {reply.data.decode()}")
+        bodies = [(f"{subject}.p.{i % 16}", event.to_json(), event.id) for i, event in enumerate(events)]
         batches = [bodies[i : i + BATCH] for i in range(0, len(bodies), BATCH)]
 
         async def producer(mine: list[list[tuple[str, bytes, str]]]) -> None:
             for batch in mine:
-                acks = [
-                    jetstream.publish_async(subject, body, headers={"Nats-Msg-Id": msg_id})
-                    for subject, body, msg_id in batch
-                ]
-                await asyncio.gather(*acks)
+                batch_id = uuid.uuid4().hex
+                for number, (msg_subject, body, msg_id) in enumerate(batch, start=1):
+                    headers = {"Nats-Msg-Id": msg_id, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(number)}
+                    if number < len(batch):
+                        await client.publish(msg_subject, body, headers=headers)
+                    else:
+                        headers["Nats-Batch-Commit"] = "1"
+                        ack = await client.request(msg_subject, body, headers=headers, timeout=30)
+                        if b'"error"' in ack.data:
+                            raise RuntimeError(f"raw baseline batch refused: {ack.data.decode()}")
 
         started = time.perf_counter()
         await asyncio.gather(*(producer(batches[n::PRODUCERS]) for n in range(PRODUCERS)))
         elapsed = time.perf_counter() - started
-        await jetstream.delete_stream(stream)
+        await client.request(f"$JS.API.STREAM.DELETE.{stream}", b"", timeout=10)
         return len(events) / elapsed
     finally:
         await client.close()

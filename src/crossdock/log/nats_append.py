@@ -19,16 +19,19 @@ What JetStream promises, and so what `append` promises on NATS:
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
 from nats.aio.client import Client
+from nats.nuid import NUID
 
 from crossdock.events.envelope import CloudEvent
 from crossdock.log.nats_names import NatsNames
 from crossdock.log.nats_wire import (
     ERR_ATOMIC_DISABLED,
     ERR_ATOMIC_DUPLICATE,
+    ERR_ATOMIC_INCOMPLETE,
     ERR_ATOMIC_INFLIGHT,
     ERR_ATOMIC_TOO_LARGE,
     ERR_DUPLICATE_IN_PROCESS,
@@ -66,6 +69,7 @@ class NatsAppender:
         self.atomic = atomic
         self._max_batch = max_batch
         self._timeout_s = timeout_s
+        self._nuid = NUID()
         # The server allows 50 open atomic batches per stream; stay below it from this process.
         self._inflight = asyncio.Semaphore(max_inflight_batches)
 
@@ -87,9 +91,11 @@ class NatsAppender:
             except JetStreamError as exc:
                 if has_err_code(exc, (ERR_ATOMIC_DUPLICATE, ERR_DUPLICATE_IN_PROCESS)):
                     return await self._pipelined(rows)
-                if has_err_code(exc, ERR_ATOMIC_INFLIGHT):
-                    # Other processes hold the stream's open batches; they close within milliseconds.
-                    await asyncio.sleep(min(0.005 * (attempt + 1), 0.1))
+                if has_err_code(exc, (ERR_ATOMIC_INFLIGHT, ERR_ATOMIC_INCOMPLETE)):
+                    # Nothing of a refused batch is stored, so sending it again is safe. "Incomplete" is what the
+                    # commit hears when the batch's first message was refused because the stream already had its
+                    # 50 open batches (other processes); those close within milliseconds.
+                    await asyncio.sleep(min(0.005 * (attempt + 1), 0.1) * (0.5 + random.random()))  # noqa: S311
                     continue
                 if has_err_code(exc, ERR_ATOMIC_TOO_LARGE) and len(rows) > 1:
                     self._max_batch = max(1, len(rows) // 2)
@@ -99,10 +105,13 @@ class NatsAppender:
                     self.atomic = False
                     return await self._pipelined(rows)
                 raise
-        raise EventLogError("NATS kept refusing atomic batches (too many in flight); lower the append concurrency")
+        raise EventLogError(
+            "NATS kept refusing an atomic batch as incomplete or as one too many in flight; lower the append "
+            "concurrency across processes, or check the server log for batch timeouts"
+        )
 
     async def _publish_batch(self, rows: list[_Row]) -> list[AppendResult]:
-        batch_id = self._nc._nuid.next().decode()
+        batch_id = self._nuid.next().decode()
         reply, future = self._router.expect()
         last = len(rows)
         subject = self._names.partition_subject

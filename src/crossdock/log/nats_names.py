@@ -108,6 +108,10 @@ class NatsNames:
         """Dead letters of one group, or of all (a wildcard)."""
         return f"{self.prefix}.dlq.{token(group) if group is not None else '*'}"
 
+    def is_dead_subject(self, subject: str) -> bool:
+        """True for the subject of a dead letter (not of a redelivery)."""
+        return subject.startswith(f"{self.prefix}.dlq.")
+
     def redo_subject(self, group: str, partition: int | None = None) -> str:
         """Dead letters handed back to a group, per partition (or all of the group's partitions)."""
         part = "*" if partition is None else str(partition)

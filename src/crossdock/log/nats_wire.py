@@ -28,6 +28,7 @@ STATUS = "Status"
 ERR_NOT_FOUND = (10014, 10037, 10057, 10059)  # consumer, message, message (delete), stream not found
 ERR_WRONG_LAST_SEQUENCE = (10071, 10164)
 ERR_ATOMIC_DISABLED = 10174
+ERR_ATOMIC_INCOMPLETE = 10176
 ERR_ATOMIC_TOO_LARGE = 10199
 ERR_ATOMIC_DUPLICATE = 10201
 ERR_DUPLICATE_IN_PROCESS = 10158
@@ -41,16 +42,6 @@ class JetStreamError(EventLogError):
         super().__init__(f"NATS JetStream: {description} (code {code}, err_code {err_code})")
         self.code = code
         self.err_code = err_code
-
-
-def api_error(error: Any) -> JetStreamError | None:
-    """The JetStreamError for a nats-py APIError (or anything carrying `err_code`), else None."""
-    err_code = getattr(error, "err_code", None)
-    if err_code is None:
-        return None
-    return JetStreamError(
-        str(getattr(error, "description", error)), code=int(getattr(error, "code", 0) or 0), err_code=int(err_code)
-    )
 
 
 def has_err_code(error: BaseException, codes: int | tuple[int, ...]) -> bool:

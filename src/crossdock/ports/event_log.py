@@ -19,6 +19,7 @@ Semantics every adapter keeps (the contract tests in `tests/contract/test_event_
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,8 +32,10 @@ from crossdock.events.envelope import CloudEvent
 DEFAULT_PARTITIONS = 16
 
 
+@functools.lru_cache(maxsize=65_536)
 def partition_for(subject: str, partitions: int) -> int:
-    """The partition of a subject: a stable hash, the same in every process and adapter."""
+    """The partition of a subject: a stable hash, the same in every process and adapter (memoised: hot subjects
+    such as busy customers repeat)."""
     return xxhash.xxh32_intdigest(subject.encode()) % partitions
 
 
