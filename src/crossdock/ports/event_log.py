@@ -3,7 +3,9 @@
 Semantics every adapter keeps (the contract tests in `tests/contract/test_event_log.py` check each):
 
 - `append` returns only once the events are durable. An event whose id is already in the log is not stored again;
-  its result says `duplicate=True` and gives the original position. Appends are atomic per call.
+  its result says `duplicate=True` and gives the original position. Appends are atomic per call on SQL; on NATS
+  per batch of up to the server's batch limit (1,000). Either way, retrying a failed call completes it without
+  storing anything twice.
 - Offsets are positions in the whole log: strictly increasing in append order. A partition (chosen by a hash of the
   subject) is the subsequence of its events, so events about one business object keep their order.
 - A consumer group reads every partition from its committed position. `fetch` hands each partition to one consumer of
