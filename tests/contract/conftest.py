@@ -25,7 +25,7 @@ def nats_url() -> Iterator[str]:
     if NATS_URL:
         yield NATS_URL
         return
-    from tests.support.nats_server import durable_nats_server
+    from crossdock.sandbox.nats_server import durable_nats_server
 
     with durable_nats_server() as url:
         yield url

@@ -17,7 +17,7 @@ import pytest
 from crossdock.events.envelope import CloudEvent
 from crossdock.log.nats import NatsEventLog
 from crossdock.ports.event_log import AppendResult
-from tests.support.nats_server import NatsServerProcess, nats_server_binary, nats_server_process
+from crossdock.sandbox.nats_server import NatsServerProcess, nats_server_binary, nats_server_process
 
 pytestmark = [pytest.mark.nats, pytest.mark.fault]
 
