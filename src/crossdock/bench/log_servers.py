@@ -9,36 +9,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import statistics
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from crossdock.bench.log import (
-    BATCH,
-    PRODUCERS,
-    PublishFactory,
-    make_events,
-    measure_append,
-    measure_end_to_end,
-    percentile,
-)
+from crossdock.bench.log import BATCH, PRODUCERS, PublishFactory, make_events, measure_phases
 from crossdock.events.envelope import CloudEvent
+from crossdock.ports.event_log import EventLog
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 async def run_postgres(events: int, url: str | None, publish_factory: PublishFactory | None) -> dict[str, Any]:
-    """Append and end-to-end rates on PostgreSQL, in a schema of its own that is dropped afterwards."""
+    """Append and end-to-end rates on PostgreSQL, each phase in a schema of its own that is dropped afterwards."""
     import psycopg
 
     from crossdock.log.postgres import PostgresEventLog, libpq_url
 
     base = libpq_url(url or os.environ.get("CROSSDOCK_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-    figures: dict[str, Any] = {}
-    for phase in ("append", "e2e"):
+
+    @contextlib.asynccontextmanager
+    async def fresh_log() -> AsyncIterator[EventLog]:
         schema = f"cd_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
@@ -46,22 +39,13 @@ async def run_postgres(events: int, url: str | None, publish_factory: PublishFac
         log = PostgresEventLog(f"{base}{separator}options=-csearch_path%3D{schema}")
         try:
             await log.open()
-            publish = publish_factory(log) if publish_factory else None
-            if phase == "append":
-                rate, latencies = await measure_append(log, make_events(events), publish)
-                figures.update(
-                    append_per_s=round(rate),
-                    p99_ms=round(percentile(latencies, 99), 2),
-                    p50_ms=round(statistics.median(latencies), 2),
-                )
-            else:
-                rate, p99 = await measure_end_to_end(log, make_events(events // 2), publish)
-                figures.update(end_to_end_per_s=round(rate), end_to_end_p99_ms=round(p99, 2))
+            yield log
         finally:
             await log.close()
             with psycopg.connect(base, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    return figures
+
+    return await measure_phases(fresh_log, events, publish_factory)
 
 
 @contextlib.contextmanager
@@ -125,23 +109,15 @@ async def run_nats(
 
     with _nats_server(url, workdir) as server:
         raw = await raw_nats_per_s(server, make_events(events))
-        figures: dict[str, Any] = {"raw_nats_per_s": round(raw), "server": server}
-        for phase in ("append", "e2e"):
+
+        @contextlib.asynccontextmanager
+        async def fresh_log() -> AsyncIterator[EventLog]:
             log = NatsEventLog(server, stream=f"BENCH{uuid.uuid4().hex[:8].upper()}")
             await log.connect()
             try:
-                publish = publish_factory(log) if publish_factory else None
-                if phase == "append":
-                    rate, latencies = await measure_append(log, make_events(events), publish)
-                    figures.update(
-                        append_per_s=round(rate),
-                        p99_ms=round(percentile(latencies, 99), 2),
-                        p50_ms=round(statistics.median(latencies), 2),
-                        vs_raw_nats=round(rate / raw, 3),
-                    )
-                else:
-                    rate, p99 = await measure_end_to_end(log, make_events(events // 2), publish)
-                    figures.update(end_to_end_per_s=round(rate), end_to_end_p99_ms=round(p99, 2))
+                yield log
             finally:
                 await log.close()
-    return figures
+
+        figures = await measure_phases(fresh_log, events, publish_factory)
+    return {**figures, "raw_nats_per_s": round(raw), "vs_raw_nats": round(figures["append_per_s"] / raw, 3)}
