@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from crossdock.cli.common import console, fail, print_json
+from crossdock.cli.common import console, errors, fail, print_json
 
 bench_app = typer.Typer(
     help="Measure throughput and latency; see bench/ in the docs for what each figure means.", no_args_is_help=True
 )
 JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+
+
+@contextlib.contextmanager
+def _working(what: str, quiet: bool) -> Iterator[None]:
+    """A spinner on stderr while a benchmark runs (none when printing JSON for a script)."""
+    if quiet:
+        yield
+        return
+    with errors.status(what):
+        yield
 
 
 def _show(result: dict[str, Any], as_json: bool) -> None:
@@ -55,4 +67,6 @@ def bench_mapping(
     """Records per second through a compiled 40-field customer mapping."""
     from crossdock.bench import mapping as mapping_bench
 
-    _show(mapping_bench.run(records), as_json)
+    with _working(f"bench mapping: {records:,} records", as_json):
+        result = mapping_bench.run(records)
+    _show(result, as_json)

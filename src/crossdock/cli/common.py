@@ -22,7 +22,7 @@ from crossdock.sync.publish import EventRefusedError
 
 T = TypeVar("T")
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # a path in an error must survive copy-paste and grep
 
 # Failures a user can fix from the message alone; anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from crossdock.bootstrap import open_log, schema_validator
-from crossdock.cli.common import console, fail, print_json, run_async, settings_from
+from crossdock.bootstrap import flows_from_settings, open_log, schema_validator
+from crossdock.cli.common import console, errors, fail, print_json, run_async, settings_from
 from crossdock.config import Settings
 from crossdock.events.envelope import CloudEvent
 from crossdock.ports.event_log import EventLog, LoggedEvent
@@ -83,8 +84,11 @@ def lag(
     """Events each consumer group has not acked yet."""
     settings = settings_from(ctx)
 
+    configured = {flow.group(target) for flow in flows_from_settings(settings) for target in flow.targets}
+
     async def work(log: EventLog) -> dict[str, dict[int, int]]:
-        groups = [group] if group else await log.groups()
+        # Configured flows count even before their first fetch: an idle flow with a backlog is what to look for.
+        groups = [group] if group else sorted(set(await log.groups()) | configured)
         return {name: await log.lag(name) for name in groups}
 
     report: dict[str, dict[int, int]] = run_async(lambda: _with_log(settings, work))
@@ -188,19 +192,32 @@ def publish(
     file: Annotated[Path, typer.Argument(help="CloudEvents in structured JSON, one per line", exists=True)],
     as_json: JsonFlag = False,
 ) -> None:
-    """Validate and append events from a JSON-lines file; a bad line refuses the file, naming the line."""
+    """Validate every line, then append in batches; a bad line refuses the whole file, naming the line."""
     settings = settings_from(ctx)
+    lines = file.read_text().splitlines()
+    validate = schema_validator(settings)
     events: list[CloudEvent] = []
-    for number, line in enumerate(file.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            events.append(CloudEvent.from_json(line))
-        except ValueError as exc:
-            fail(f"{file}:{number}: {exc}")
+    with _progress(as_json) as progress:
+        task = progress.add_task("checking", total=len(lines))
+        for number, line in enumerate(lines, start=1):
+            progress.advance(task)
+            if not line.strip():
+                continue
+            try:
+                event = CloudEvent.from_json(line)
+                Publisher.check_with(event, validate)
+            except ValueError as exc:
+                fail(f"{file}:{number}: {exc}")
+            events.append(event)
 
     async def work(log: EventLog) -> list[dict[str, Any]]:
-        results = await Publisher(log, schema_validator(settings)).publish(events)
+        results = []
+        with _progress(as_json) as progress:
+            task = progress.add_task("appending", total=len(events))
+            for start in range(0, len(events), 500):
+                batch = events[start : start + 500]
+                results.extend(await log.append(batch))
+                progress.advance(task, len(batch))
         return [
             {"id": r.event_id, "offset": r.offset, "partition": r.partition, "duplicate": r.duplicate} for r in results
         ]
@@ -211,3 +228,17 @@ def publish(
     else:
         fresh = sum(1 for r in results if not r["duplicate"])
         console.print(f"{fresh} event(s) appended, {len(results) - fresh} already in the log.")
+
+
+def _progress(quiet: bool) -> Progress:
+    """A progress bar on stderr, or none when the output is JSON for a script."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        disable=quiet,
+        transient=True,
+    )

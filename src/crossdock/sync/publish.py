@@ -23,10 +23,15 @@ class Publisher:
 
     def check(self, event: CloudEvent) -> None:
         """Raise EventRefusedError, saying why, if the event may not be logged."""
+        self.check_with(event, self._validate)
+
+    @staticmethod
+    def check_with(event: CloudEvent, validate: Validate | None) -> None:
+        """The check, with a given validator: for tools that vet a whole file before publishing any of it."""
         try:
             event.check()
-            if self._validate is not None:
-                self._validate(event)
+            if validate is not None:
+                validate(event)
         except Exception as exc:  # the validator is injected; whatever it raises is its refusal
             raise EventRefusedError(str(exc)) from exc
 
