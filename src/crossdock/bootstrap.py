@@ -20,7 +20,9 @@ from crossdock.ports.store import Store
 from crossdock.sync.capture import CaptureRunner
 from crossdock.sync.deliver import DeliveryRunner
 from crossdock.sync.flow import Flow, FlowTarget
+from crossdock.sync.governance import ChangeGovernor, EchoSuppressor, GovernorChain
 from crossdock.sync.mappings import Mappings, NoMappings
+from crossdock.sync.ownership import OwnershipGovernor, OwnershipPolicy
 from crossdock.sync.publish import Publisher, Validate
 from crossdock.sync.retry import RetryPolicy
 from crossdock.sync.worker import Worker
@@ -70,7 +72,7 @@ class Runtime:
         for flow in self.flows:
             source = self.connectors.get(flow.source_system)
             if source is not None:
-                captures.append(CaptureRunner(flow, source, self.store, self.publisher, self.mappings))
+                captures.append(CaptureRunner(flow, source, self.store, self.publisher, self.mappings, self.governor()))
             deliveries.extend(
                 DeliveryRunner(
                     flow, target, self.connector(target.system), self.store, self.log, self.mappings, consumer=consumer
@@ -78,6 +80,11 @@ class Runtime:
                 for target in flow.targets
             )
         return Worker(captures, deliveries, poll_interval_s=poll_interval_s)
+
+    def governor(self) -> ChangeGovernor:
+        """What every captured change passes before it is logged: echo suppression, then attribute ownership."""
+        policy = OwnershipPolicy(self.settings.ownership)
+        return GovernorChain([EchoSuppressor(), OwnershipGovernor(policy)])
 
     def connector(self, system: str) -> Connector:
         """The connector of a configured system."""

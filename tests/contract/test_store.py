@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from crossdock.ports.store import (
     DuplicateDeliveryError,
     ExceptionClass,
     ExceptionStatus,
+    GoldenRecord,
     LineageEntry,
     Store,
 )
@@ -690,3 +692,44 @@ def test_sqlite_connections_are_durable_and_patient(tmp_path: Path) -> None:
 def test_in_memory_sqlite_is_refused_with_a_hint() -> None:
     with pytest.raises(StoreError, match="MemoryStore"):
         SqlStore("sqlite://")
+
+
+def test_golden_records_are_versioned_and_round_trip(store: AnyStore) -> None:
+    document = {"id": "cus_1", "name": "Acme", "credit_limit": {"amount": "5000.00", "currency": "USD"}}
+    with store.unit_of_work() as uow:
+        assert uow.golden.get("customer", "cus_1") is None
+        first = uow.golden.put(GoldenRecord("customer", "cus_1", document, {"name": "crm", "credit_limit": "erp"}))
+        uow.commit()
+    assert first.version == 1
+    with store.unit_of_work() as uow:
+        stored = uow.golden.get("customer", "cus_1")
+        assert stored is not None
+        assert stored.document == document
+        assert stored.sources == {"name": "crm", "credit_limit": "erp"}
+        second = uow.golden.put(replace(stored, document={**document, "name": "Acme Supply"}))
+        uow.rollback()
+    assert second.version == 2
+    with store.unit_of_work(read_only=True) as uow:
+        after_rollback = uow.golden.get("customer", "cus_1")
+    assert after_rollback is not None
+    assert after_rollback.version == 1
+    assert after_rollback.document["name"] == "Acme"
+
+
+def test_an_exception_with_a_known_dedupe_key_is_not_raised_twice(store: AnyStore) -> None:
+    violation = BusinessException(
+        exception_class=ExceptionClass.POLICY_VIOLATION,
+        reason="crm changed payment_terms, which erp owns",
+        owner_queue="finance",
+        dedupe_key="ownership:event-1:payment_terms",
+    )
+    with store.unit_of_work() as uow:
+        first = uow.exceptions.raise_exception(violation)
+        again = uow.exceptions.raise_exception(violation)
+        other = uow.exceptions.raise_exception(replace(violation, dedupe_key=None))
+        uow.commit()
+    assert again == first
+    assert other != first
+    with store.unit_of_work() as uow:
+        assert uow.exceptions.raise_exception(violation) == first
+        assert len(uow.exceptions.list()) == 2

@@ -106,9 +106,36 @@ class BusinessException:
     details: dict[str, Any] = field(default_factory=dict)
     status: ExceptionStatus = ExceptionStatus.OPEN
     assignee: str | None = None
+    # Raising an exception with a key that is already recorded returns the recorded one: a re-read after a crash,
+    # or a poller that checks the same condition every minute, does not fill the queue with copies.
+    dedupe_key: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GoldenRecord:
+    """The current canonical state of one business object, merged from its owners, with who set each attribute."""
+
+    entity: str
+    canonical_id: str
+    document: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)  # attribute -> system that last set it
+    version: int = 0
+    updated_at: datetime | None = None
+
+
+class GoldenRecords(Protocol):
+    """Golden records per (entity, canonical id): what the attribute owners last said, merged."""
+
+    def get(self, entity: str, canonical_id: str) -> GoldenRecord | None:
+        """The golden record, if the object has been seen."""
+        ...
+
+    def put(self, record: GoldenRecord) -> GoldenRecord:
+        """Store the record as the next version (version + 1) and return what was stored."""
+        ...
 
 
 class CrossReferences(Protocol):
@@ -159,7 +186,7 @@ class ExceptionQueue(Protocol):
     """Business exceptions with owner queues and status."""
 
     def raise_exception(self, exception: BusinessException) -> int:
-        """Record an exception; return its id."""
+        """Record an exception and return its id; with a `dedupe_key` already recorded, return that one's id."""
         ...
 
     def get(self, exception_id: int) -> BusinessException | None:
@@ -208,6 +235,7 @@ class UnitOfWork(Protocol):
     lineage: LineageLog
     exceptions: ExceptionQueue
     cursors: Cursors
+    golden: GoldenRecords
 
     def __enter__(self) -> Self: ...
 

@@ -26,6 +26,8 @@ from crossdock.ports.store import (
     ExceptionClass,
     ExceptionQueue,
     ExceptionStatus,
+    GoldenRecord,
+    GoldenRecords,
     LineageEntry,
     LineageLog,
 )
@@ -53,6 +55,7 @@ class _Records:
     lineage: list[LineageEntry] = field(default_factory=list)
     exceptions: dict[int, BusinessException] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
+    golden: dict[tuple[str, str], GoldenRecord] = field(default_factory=dict)
 
     def copy(self) -> _Records:
         """A copy whose containers can change without touching this one."""
@@ -63,6 +66,7 @@ class _Records:
             list(self.lineage),
             dict(self.exceptions),
             dict(self.cursors),
+            dict(self.golden),
         )
 
 
@@ -112,6 +116,7 @@ class MemoryUnitOfWork:
         self.lineage: LineageLog = MemoryLineageLog(self)
         self.exceptions: ExceptionQueue = MemoryExceptionQueue(self)
         self.cursors: Cursors = MemoryCursors(self)
+        self.golden: GoldenRecords = MemoryGoldenRecords(self)
 
     def __enter__(self) -> Self:
         if self._open:
@@ -285,7 +290,11 @@ class MemoryExceptionQueue:
         self._uow = uow
 
     def raise_exception(self, exception: BusinessException) -> int:
-        """Record an exception; return its id."""
+        """Record an exception and return its id; with a `dedupe_key` already recorded, return that one's id."""
+        if exception.dedupe_key is not None:
+            for known in self._uow.records().exceptions.values():
+                if known.dedupe_key == exception.dedupe_key and known.id is not None:
+                    return known.id
         new_id = self._uow.store.next_id()
         created_at = stamp(exception.created_at, utc_now())
         row = replace(
@@ -374,3 +383,26 @@ class MemoryCursors:
     def set(self, name: str, value: str) -> None:
         """Store the cursor."""
         self._uow.change(lambda records: records.cursors.__setitem__(name, value))
+
+
+class MemoryGoldenRecords:
+    """GoldenRecords in memory."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, entity: str, canonical_id: str) -> GoldenRecord | None:
+        """The golden record, if the object has been seen."""
+        return copy.deepcopy(self._uow.records().golden.get((entity, canonical_id)))
+
+    def put(self, record: GoldenRecord) -> GoldenRecord:
+        """Store the record as the next version and return what was stored."""
+        stored = replace(
+            record,
+            document=_as_stored(record.document),
+            sources=dict(record.sources),
+            version=record.version + 1,
+            updated_at=utc_now(),
+        )
+        self._uow.change(lambda records: records.golden.__setitem__((record.entity, record.canonical_id), stored))
+        return copy.deepcopy(stored)

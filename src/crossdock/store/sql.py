@@ -8,12 +8,20 @@ from typing import Any, Self
 
 import sqlalchemy as sa
 
-from crossdock.ports.store import CrossReferences, Cursors, DeliveryJournal, ExceptionQueue, LineageLog
+from crossdock.ports.store import (
+    CrossReferences,
+    Cursors,
+    DeliveryJournal,
+    ExceptionQueue,
+    GoldenRecords,
+    LineageLog,
+)
 from crossdock.store import schema
 from crossdock.store.errors import StoreError, UnitOfWorkError
 from crossdock.store.repositories.base import Transaction
 from crossdock.store.repositories.cursors import SqlCursors
 from crossdock.store.repositories.exceptions import SqlExceptionQueue
+from crossdock.store.repositories.golden import SqlGoldenRecords
 from crossdock.store.repositories.journal import SqlDeliveryJournal
 from crossdock.store.repositories.lineage import SqlLineageLog
 from crossdock.store.repositories.xref import SqlCrossReferences
@@ -83,6 +91,7 @@ class SqlUnitOfWork:
         self.lineage: LineageLog = SqlLineageLog(self._tx)
         self.exceptions: ExceptionQueue = SqlExceptionQueue(self._tx)
         self.cursors: Cursors = SqlCursors(self._tx)
+        self.golden: GoldenRecords = SqlGoldenRecords(self._tx)
 
     def __enter__(self) -> Self:
         if self._tx.connection is not None:

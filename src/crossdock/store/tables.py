@@ -125,11 +125,13 @@ business_exceptions = sa.Table(
     sa.Column("correlation_id", sa.String()),
     sa.Column("raw_payload", sa.Text()),
     sa.Column("details", json_type(), nullable=False),
+    sa.Column("dedupe_key", sa.String()),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Index(None, "status", "created_at"),
     sa.Index(None, "exception_class", "status"),
     sa.Index(None, "owner_queue", "status"),
+    sa.Index(None, "dedupe_key", unique=True),
 )
 
 capture_cursors = sa.Table(
@@ -137,5 +139,16 @@ capture_cursors = sa.Table(
     metadata,
     sa.Column("name", sa.String(), primary_key=True),
     sa.Column("value", sa.Text(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+golden_records = sa.Table(
+    "cd_golden_records",
+    metadata,
+    sa.Column("entity", sa.String(), primary_key=True),
+    sa.Column("canonical_id", sa.String(), primary_key=True),
+    sa.Column("document", json_type(), nullable=False),
+    sa.Column("sources", json_type(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -41,7 +41,13 @@ class SqlExceptionQueue:
         self._tx = tx
 
     def raise_exception(self, exception: BusinessException) -> int:
-        """Record an exception; return its id."""
+        """Record an exception and return its id; with a `dedupe_key` already recorded, return that one's id."""
+        if exception.dedupe_key is not None:
+            known: int | None = self._tx.read(
+                sa.select(t.c.id).where(t.c.dedupe_key == exception.dedupe_key)
+            ).scalar_one_or_none()
+            if known is not None:
+                return known
         created_at = stamp(exception.created_at, utc_now())
         values = {
             "exception_class": exception.exception_class.value,
@@ -57,6 +63,7 @@ class SqlExceptionQueue:
             "correlation_id": exception.correlation_id,
             "raw_payload": exception.raw_payload,
             "details": exception.details,
+            "dedupe_key": exception.dedupe_key,
             "created_at": created_at,
             "updated_at": stamp(exception.updated_at, created_at),
         }
