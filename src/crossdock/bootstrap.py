@@ -24,6 +24,7 @@ from crossdock.sync.governance import ChangeGovernor, EchoSuppressor, GovernorCh
 from crossdock.sync.mappings import Mappings, NoMappings
 from crossdock.sync.ownership import OwnershipGovernor, OwnershipPolicy
 from crossdock.sync.publish import Publisher, Validate
+from crossdock.sync.resilience import CircuitBreaker, GuardedConnector
 from crossdock.sync.retry import RetryPolicy
 from crossdock.sync.worker import Worker
 
@@ -175,7 +176,8 @@ def open_connectors(settings: Settings, types: Mapping[str, ConnectorFactory] | 
             raise BootstrapError(
                 f"system {name!r} has type {system.type!r}, which Crossdock does not know; use one of: {known}"
             )
-        connectors[name] = factory(name, system)
+        # Every system sits behind its own circuit breaker: one system's outage never stalls the others.
+        connectors[name] = GuardedConnector(factory(name, system), CircuitBreaker(name))
     return connectors
 
 

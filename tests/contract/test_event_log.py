@@ -259,3 +259,30 @@ async def test_concurrent_appends_keep_every_event(event_log: EventLog, batch_si
     for logged in seen:
         by_subject.setdefault(logged.event.subject, []).append(logged.event.data["seq"])
     assert all(seqs == sorted(seqs) for seqs in by_subject.values())
+
+
+async def test_a_nack_that_does_not_count_never_dead_letters(event_log: EventLog) -> None:
+    await event_log.append([make_event("cust-1", 0)])
+    for _ in range(4):
+        batch = await event_log.fetch(GROUP, "c1", max_events=1, wait_s=1.0)
+        assert [(e.event.data["seq"], e.attempt) for e in batch] == [(0, 1)]
+        outcome = await event_log.nack(
+            GROUP,
+            "c1",
+            batch[0],
+            error="ERP is down: circuit open",
+            retry_in_s=0.05,
+            max_attempts=2,
+            count_attempt=False,
+        )
+        assert outcome is NackOutcome.RETRY
+        await asyncio.sleep(0.1)
+    assert await event_log.dead_letters(GROUP) == []
+    [last] = await event_log.fetch(GROUP, "c1", max_events=1, wait_s=1.0)
+    assert (
+        await event_log.nack(GROUP, "c1", last, error="UNABLE_TO_LOCK_ROW", retry_in_s=0.05, max_attempts=2)
+        is NackOutcome.RETRY
+    )
+    await asyncio.sleep(0.1)
+    [counted] = await event_log.fetch(GROUP, "c1", max_events=1, wait_s=1.0)
+    assert counted.attempt == 2

@@ -23,6 +23,7 @@ from crossdock.connectors.recording.connector import RecordingConnector
 from crossdock.demo.seed import crm_account, malformed_account
 from crossdock.ports.store import ExceptionStatus
 from crossdock.sync.deliver import DeliveryRunner
+from crossdock.sync.resilience import GuardedConnector
 
 ACCOUNTS = 200
 Say = Callable[[str], None]
@@ -70,8 +71,9 @@ def write_config(workdir: Path) -> Path:
 
 def _file(runtime: Runtime, system: str) -> Any:
     connector = runtime.connector(system)
-    assert isinstance(connector, RecordingConnector)
-    return connector.file
+    inner = connector.inner if isinstance(connector, GuardedConnector) else connector
+    assert isinstance(inner, RecordingConnector)
+    return inner.file
 
 
 async def _cycle(runtime: Runtime) -> dict[str, int]:

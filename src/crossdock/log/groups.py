@@ -196,17 +196,19 @@ class PartitionedEventLog:
         error: str,
         retry_in_s: float,
         max_attempts: int,
+        count_attempt: bool = True,
     ) -> NackOutcome:
-        """Retry the event after `retry_in_s`, or dead-letter it once it has had `max_attempts`."""
+        """Retry the event after `retry_in_s`, or dead-letter it once it has had `max_attempts` counted attempts."""
         state = self._state(group, consumer)
         dead_id = state.in_flight_dead.pop((event.partition, event.offset), None)
         if dead_id is not None:
             await self._call(self._storage.return_dead, dead_id, error, time.time())
             return NackOutcome.DEAD_LETTERED
-        if event.attempt >= max_attempts:
+        if count_attempt and event.attempt >= max_attempts:
             await self.dead_letter(group, consumer, event, error=error)
             return NackOutcome.DEAD_LETTERED
-        retry = RetryState(event.offset, event.attempt, time.time() + retry_in_s)
+        attempts = event.attempt if count_attempt else event.attempt - 1
+        retry = RetryState(event.offset, attempts, time.time() + retry_in_s)
         state.retries[event.partition] = retry
         state.read_after[event.partition] = event.offset - 1
         await self._call(self._storage.set_retry, group, event.partition, retry, error)

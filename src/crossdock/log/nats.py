@@ -223,8 +223,9 @@ class NatsEventLog:
         error: str,
         retry_in_s: float,
         max_attempts: int,
+        count_attempt: bool = True,
     ) -> NackOutcome:
-        """Retry the event after `retry_in_s`, or dead-letter it once it has had `max_attempts`."""
+        """Retry the event after `retry_in_s`, or dead-letter it once it has had `max_attempts` counted attempts."""
         _, groups, delivery, dead = self._parts()
         member = groups.member(group, consumer)
         async with member.lock:
@@ -232,7 +233,7 @@ class NatsEventLog:
             if redo is not None:
                 await dead.fail_again(redo, error)
                 return NackOutcome.DEAD_LETTERED
-            if event.attempt >= max_attempts:
+            if count_attempt and event.attempt >= max_attempts:
                 await self._dead_letter(member.group, member.consumer, event, error)
                 return NackOutcome.DEAD_LETTERED
             part = member.parts.get(event.partition)
@@ -240,7 +241,8 @@ class NatsEventLog:
                 return NackOutcome.RETRY  # no longer ours: the new owner delivers it again
             if part.retry is not None and not part.retry_handed and event.offset > part.retry.offset:
                 return NackOutcome.RETRY  # it waits behind the paused event anyway
-            await delivery.pause(member, part, RetryState(event.offset, event.attempt, time.time() + retry_in_s))
+            attempts = event.attempt if count_attempt else event.attempt - 1
+            await delivery.pause(member, part, RetryState(event.offset, attempts, time.time() + retry_in_s))
             return NackOutcome.RETRY
 
     async def dead_letter(self, group: str, consumer: str, event: LoggedEvent, *, error: str) -> None:

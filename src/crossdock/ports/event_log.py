@@ -13,7 +13,8 @@ Semantics every adapter keeps (the contract tests in `tests/contract/test_event_
 - `ack` commits a group's position up to and including the acked events. `nack` puts an event back: its partition
   pauses for `retry_in_s` and then the same event comes again with `attempt + 1`; events after it in the same
   partition wait (order per subject), other partitions go on. After `max_attempts` the event goes to the dead-letter
-  queue with its error and the partition carries on.
+  queue with its error and the partition carries on. A nack that does not count an attempt (the target is down)
+  only pauses.
 - `seek` moves a group's position (replay from an offset or a time); `redeliver` puts dead letters back in front of
   their group.
 """
@@ -118,8 +119,14 @@ class EventLog(Protocol):
         error: str,
         retry_in_s: float,
         max_attempts: int,
+        count_attempt: bool = True,
     ) -> NackOutcome:
-        """Retry the event after `retry_in_s`, or dead-letter it once it has had `max_attempts`."""
+        """Retry the event after `retry_in_s`, or dead-letter it once it has had `max_attempts`.
+
+        `count_attempt=False` is for failures that are not the event's fault (the target is down, its circuit is
+        open): the partition waits, the event comes again with the same attempt number and is never dead-lettered
+        for it.
+        """
         ...
 
     async def dead_letter(self, group: str, consumer: str, event: LoggedEvent, *, error: str) -> None:

@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +37,10 @@ from crossdock.sync.governance import content_hash
 from crossdock.sync.mappings import Mappings, RecordMapper
 
 logger = logging.getLogger(__name__)
+
+# Failures that say the system is unwell rather than the record: they pause delivery without using up attempts.
+_NOT_THE_EVENTS_FAULT = frozenset({ErrorKind.DOWNSTREAM_OUTAGE, ErrorKind.CONFIGURATION})
+_SYSTEM_WAIT_S = 30.0
 
 _EXCEPTION_CLASS = {
     ErrorKind.DATA_QUALITY: ExceptionClass.DATA_QUALITY,
@@ -75,6 +79,7 @@ class DeliveryReport:
     already_journaled: int = 0
     quarantined: int = 0
     retried: int = 0
+    waiting: int = 0  # paused because the target system is down or misconfigured
     dead_lettered: int = 0
     not_for_this_flow: int = 0
     errors: list[str] = field(default_factory=list)
@@ -340,6 +345,11 @@ class DeliveryRunner:
     async def _retry(self, item: _Item, report: DeliveryReport) -> None:
         assert item.error is not None
         error = f"{item.error.kind.value}: {item.error}"
+        report.errors.append(error)
+        if item.error.kind in _NOT_THE_EVENTS_FAULT:
+            await self._wait_for_system(item, error)
+            report.waiting += 1
+            return
         delay = self.target.retry.delay_s(item.logged.attempt, self._rng)
         if item.error.retry_after_s is not None:
             delay = max(delay, item.error.retry_after_s)
@@ -351,18 +361,41 @@ class DeliveryRunner:
             retry_in_s=delay,
             max_attempts=self.target.retry.max_attempts,
         )
-        report.errors.append(error)
         if outcome is NackOutcome.RETRY:
             report.retried += 1
             return
         report.dead_lettered += 1
         cls = _EXCEPTION_CLASS.get(item.error.kind, ExceptionClass.TRANSIENT)
         exception = self._exception(
-            item,
-            cls,
-            f"delivery to {self.target.system} failed {item.logged.attempt} times; dead-lettered: {error}",
+            item, cls, f"delivery to {self.target.system} failed {item.logged.attempt} times; dead-lettered: {error}"
         )
         await asyncio.to_thread(self._raise, exception)
+
+    async def _wait_for_system(self, item: _Item, error: str) -> None:
+        """The target is down or misconfigured: pause the partition without spending the event's attempts."""
+        assert item.error is not None
+        delay = item.error.retry_after_s or _SYSTEM_WAIT_S
+        await self._log.nack(
+            self.group,
+            self._consumer,
+            item.logged,
+            error=error,
+            retry_in_s=delay,
+            max_attempts=self.target.retry.max_attempts,
+            count_attempt=False,
+        )
+        if item.error.kind is ErrorKind.CONFIGURATION:
+            # A person must fix credentials or permissions; one exception per system and message, not per event.
+            exception = replace(
+                self._exception(
+                    item,
+                    ExceptionClass.DOWNSTREAM_OUTAGE,
+                    f"{self.target.system} refuses Crossdock's calls; fix its configuration: {error}",
+                ),
+                raw_payload=None,
+                dedupe_key=f"configuration|{self.target.system}|{error}",
+            )
+            await asyncio.to_thread(self._raise, exception)
 
     def _raise(self, exception: BusinessException) -> None:
         with self._store.unit_of_work() as uow:

@@ -1,0 +1,123 @@
+"""The file's sections as models: flows (source, targets, retry policy), systems (a connector type and its own
+settings, secrets by reference) and the event log backend."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from crossdock.config.errors import _problem
+from crossdock.config.secret_refs import _with_secret_refs
+
+_NAME = r"^[a-z][a-z0-9_-]*$"
+Name = Annotated[str, Field(pattern=_NAME, max_length=64)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryPolicy(_Section):
+    """How a failed delivery to a target is retried before it is dead-lettered."""
+
+    # The same defaults as crossdock.sync.retry.RetryPolicy, which the flow runner builds from these.
+    max_attempts: int = Field(default=8, ge=1, le=1000)
+    initial_backoff_s: float = Field(default=1.0, gt=0)
+    max_backoff_s: float = Field(default=300.0, gt=0)
+    # Fraction of each backoff that is randomised: 0 waits exactly, 1 ("full jitter") anywhere from 0 to it.
+    jitter: float = Field(default=1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _backoff_grows(self) -> Self:
+        if self.max_backoff_s < self.initial_backoff_s:
+            raise _problem(
+                "backoff_order",
+                f"max_backoff_s ({self.max_backoff_s}) is below initial_backoff_s ({self.initial_backoff_s})",
+                "make max_backoff_s at least initial_backoff_s",
+                ("max_backoff_s",),
+            )
+        return self
+
+
+class FlowSource(_Section):
+    """Where a flow's changes come from: a system and the canonical entity captured there."""
+
+    system: Name
+    entity: Name
+
+
+class FlowTarget(_Section):
+    """Where a flow delivers: a system, the canonical entity written there (default: the source's), retry."""
+
+    system: Name
+    entity: Name
+    retry: RetryPolicy = RetryPolicy()
+
+
+Criticality = Literal["low", "medium", "high", "critical"]
+
+
+class FlowConfig(_Section):
+    """One flow: changes of one entity in one system, delivered to one or more targets.
+
+    The governance fields (owners, system of record, SLA, criticality) are optional for now; the operations
+    console will require them.
+    """
+
+    name: Name
+    source: FlowSource
+    targets: list[FlowTarget] = Field(min_length=1)
+    description: str | None = None
+    business_owner: str | None = None
+    technical_owner: str | None = None
+    system_of_record: Name | None = None
+    sla: str | None = Field(default=None, description="how fresh the target must be, e.g. `15m` or `1h`")
+    criticality: Criticality | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _targets_default_to_source_entity(cls, raw: Any) -> Any:
+        if not isinstance(raw, Mapping):
+            return raw
+        source, targets = raw.get("source"), raw.get("targets")
+        if not (isinstance(source, Mapping) and isinstance(targets, list) and "entity" in source):
+            return raw
+        filled = [
+            {"entity": source["entity"], **target} if isinstance(target, Mapping) else target for target in targets
+        ]
+        return {**raw, "targets": filled}
+
+
+class SystemConfig(BaseModel):
+    """A connected system: its connector `type` plus that connector's own settings (secrets as references).
+
+    The connector validates its settings itself (`connectors/<type>/config.py`); here they are kept as
+    written, with every `env:`/`file:` reference turned into a `SecretRef`.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: Name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_by_reference(cls, raw: Any) -> Any:
+        if not isinstance(raw, Mapping):
+            return raw
+        return {key: value if key == "type" else _with_secret_refs(value, (key,)) for key, value in raw.items()}
+
+    def options(self) -> dict[str, Any]:
+        """The connector's settings: everything but `type`."""
+        return dict(self.model_extra or {})
+
+
+class EventLogBackend(enum.StrEnum):
+    """Which EventLog adapter the log runs on."""
+
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+    NATS = "nats"
+    MEMORY = "memory"
