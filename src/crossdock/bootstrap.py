@@ -191,13 +191,27 @@ def schema_validator(settings: Settings) -> Validate:
     return registry.validate
 
 
+def connector_mapping_dir(system_type: str) -> Path:
+    """Where a connector package keeps its own mapping specs (`connectors/<type>/mapping/`)."""
+    import crossdock.connectors
+
+    return Path(crossdock.connectors.__file__).parent / system_type / "mapping"
+
+
 def mappings_from_settings(settings: Settings) -> Mappings:
-    """Compiled mappings from the configured directory, or none."""
-    if settings.mapping_dir is None:
-        return NoMappings()
+    """Each connector's own specs under its configured system name; the user's `mapping_dir` replaces any of them."""
+    from crossdock.mapping.catalog import MappingCatalog
     from crossdock.mapping.flows import CatalogMappings
 
-    return CatalogMappings.from_directory(settings.mapping_dir)
+    user = MappingCatalog.from_directory(settings.mapping_dir) if settings.mapping_dir else MappingCatalog()
+    packaged = []
+    for name, system in settings.systems.items():
+        folder = connector_mapping_dir(system.type)
+        if folder.is_dir():
+            packaged.extend(m for m in MappingCatalog.from_directory(folder, system=name) if m.key not in user)
+    if not packaged and not user.keys():
+        return NoMappings()
+    return CatalogMappings(MappingCatalog.combine(MappingCatalog(packaged), user))
 
 
 async def bootstrap(
