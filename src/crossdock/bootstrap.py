@@ -201,10 +201,11 @@ def connector_mapping_dir(system_type: str) -> Path:
 def mappings_from_settings(settings: Settings) -> Mappings:
     """Each connector's own specs under its configured system name; the user's `mapping_dir` replaces any of them."""
     from crossdock.mapping.catalog import MappingCatalog
+    from crossdock.mapping.compiler import CompiledMapping
     from crossdock.mapping.flows import CatalogMappings
 
     user = MappingCatalog.from_directory(settings.mapping_dir) if settings.mapping_dir else MappingCatalog()
-    packaged = []
+    packaged: list[CompiledMapping] = []
     for name, system in settings.systems.items():
         folder = connector_mapping_dir(system.type)
         if folder.is_dir():
