@@ -95,3 +95,16 @@ class Connector(Protocol):
     async def close(self) -> None:
         """Close sessions and connections."""
         ...
+
+
+@runtime_checkable
+class StampsCanonicalIds(Protocol):
+    """A connector that can write canonical ids into its system's records (an external-id field, an identifier).
+
+    The capture calls it for records it sees for the first time, after their events are durably logged, so every
+    system's copy of an object carries the same canonical id, and later upserts by external id find it.
+    """
+
+    async def stamp_canonical_ids(self, entity: str, links: Sequence[tuple[str, str]]) -> None:
+        """Write each (local id, canonical id) pair's canonical id into that record."""
+        ...

@@ -8,6 +8,7 @@ produces the same events and the log's de-duplication drops them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 import orjson
 
 from crossdock.events.envelope import CloudEvent, event_type, new_traceparent
-from crossdock.ports.connector import Connector, SourceRecord
+from crossdock.ports.connector import Connector, ConnectorError, SourceRecord, StampsCanonicalIds
 from crossdock.ports.store import (
     BusinessException,
     CrossReference,
@@ -29,6 +30,7 @@ from crossdock.sync.governance import CapturedChange, ChangeGovernor, EchoSuppre
 from crossdock.sync.mappings import Mappings
 from crossdock.sync.publish import EventRefusedError, Publisher
 
+logger = logging.getLogger(__name__)
 _IDS = uuid.UUID("6f1d2c8e-3b7a-4f51-9a8e-2c4d5b6a7e90")  # namespace for ids derived from source records
 
 
@@ -44,6 +46,7 @@ class CaptureReport:
     read: int = 0
     published: int = 0
     duplicates: int = 0
+    stamped: int = 0
     echoes: int = 0
     held_back: int = 0
     quarantined: int = 0
@@ -83,11 +86,13 @@ class CaptureRunner:
         batch = await self._connector.read_changes(self._entity, cursor, limit)
         report = CaptureReport(read=len(batch.records), cursor=batch.next_cursor, more=batch.more)
         if batch.records:
-            events = await asyncio.to_thread(self._govern, batch.records, report)
+            events, first_seen = await asyncio.to_thread(self._govern, batch.records, report)
             if events:
                 results = await self._publisher.append_checked(events)
                 report.duplicates = sum(1 for result in results if result.duplicate)
                 report.published = len(results) - report.duplicates
+            if first_seen:
+                await self._stamp(first_seen, report)
         if batch.next_cursor is not None and batch.next_cursor != cursor:
             await asyncio.to_thread(self._write_cursor, batch.next_cursor)
         return report
@@ -101,17 +106,34 @@ class CaptureRunner:
             uow.cursors.set(self.cursor_name, value)
             uow.commit()
 
-    def _govern(self, records: list[SourceRecord], report: CaptureReport) -> list[CloudEvent]:
+    async def _stamp(self, first_seen: list[tuple[str, str]], report: CaptureReport) -> None:
+        """Write canonical ids into the source's new records; best effort, as the cross-reference holds the link."""
+        if not isinstance(self._connector, StampsCanonicalIds):
+            return
+        try:
+            await self._connector.stamp_canonical_ids(self._entity, first_seen)
+        except ConnectorError as exc:
+            logger.warning("could not stamp canonical ids into %s: %s", self.flow.source_system, exc)
+            report.reasons.append(f"canonical ids not stamped: {exc}")
+            return
+        report.stamped = len(first_seen)
+
+    def _govern(
+        self, records: list[SourceRecord], report: CaptureReport
+    ) -> tuple[list[CloudEvent], list[tuple[str, str]]]:
         events: list[CloudEvent] = []
+        first_seen: list[tuple[str, str]] = []
         with self._store.unit_of_work() as uow:
             for record in records:
-                event = self._capture_one(uow, record, report)
+                event = self._capture_one(uow, record, report, first_seen)
                 if event is not None:
                     events.append(event)
             uow.commit()
-        return events
+        return events, first_seen
 
-    def _capture_one(self, uow: UnitOfWork, record: SourceRecord, report: CaptureReport) -> CloudEvent | None:
+    def _capture_one(
+        self, uow: UnitOfWork, record: SourceRecord, report: CaptureReport, first_seen: list[tuple[str, str]]
+    ) -> CloudEvent | None:
         flow, system = self.flow, self.flow.source_system
         ref = uow.xrefs.find_canonical(flow.entity, system, record.local_id)
         canonical_id = ref.canonical_id if ref is not None else canonical_id_for(flow.entity, system, record.local_id)
@@ -155,8 +177,11 @@ class CaptureRunner:
         for exception in verdict.exceptions:
             uow.exceptions.raise_exception(exception)
             report.exceptions += 1
+        # The source now holds this content: a re-read of the same content is nothing new (an echo), and a
+        # delivery of the same state back to this system is skipped.
+        uow.xrefs.link(CrossReference(flow.entity, canonical_id, system, record.local_id, digest, datetime.now(UTC)))
         if ref is None:
-            uow.xrefs.link(CrossReference(flow.entity, canonical_id, system, record.local_id, None, datetime.now(UTC)))
+            first_seen.append((record.local_id, canonical_id))
         if not verdict.publish:
             if verdict.reason and verdict.reason.startswith("echo"):
                 report.echoes += 1

@@ -13,7 +13,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from crossdock.ports.connector import ChangeBatch, Connector, ConnectorError, ErrorKind, UpsertRequest, UpsertResult
+from crossdock.ports.connector import (
+    ChangeBatch,
+    Connector,
+    ConnectorError,
+    ErrorKind,
+    StampsCanonicalIds,
+    UpsertRequest,
+    UpsertResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +149,15 @@ class GuardedConnector:
         else:
             self.breaker.succeeded()
         return results
+
+    async def stamp_canonical_ids(self, entity: str, links: Sequence[tuple[str, str]]) -> None:
+        """Pass the stamps on when the wrapped connector can write canonical ids; otherwise nothing to do."""
+        if isinstance(self._inner, StampsCanonicalIds):
+            self._refuse_if_open()
+            try:
+                await self._inner.stamp_canonical_ids(entity, links)
+            except ConnectorError as exc:
+                raise self._judge(exc) from exc
 
     def _judge(self, exc: ConnectorError) -> ConnectorError:
         """Count the failure; once it opens (or keeps open) the circuit, it is the system's fault, not the record's:

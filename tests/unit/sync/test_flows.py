@@ -210,3 +210,36 @@ async def test_two_systems_synced_both_ways_do_not_echo(tmp_path: Path) -> None:
         assert await cycle() == 0
     assert len(crm.file.history()) == crm_writes + 1
     assert len(erp.file.history()) == erp_writes + 1
+
+
+class StampingSource(RecordingConnector):
+    """A source that records which canonical ids Crossdock wrote into its records."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__("crm", RecordingSettings(path=path))
+        self.stamps: list[tuple[str, str]] = []
+
+    async def stamp_canonical_ids(self, entity: str, links: list[tuple[str, str]]) -> None:
+        self.stamps.extend(links)
+
+
+async def test_new_source_records_get_their_canonical_id_stamped_once(tmp_path: Path) -> None:
+    log, store = MemoryEventLog(partitions=4), MemoryStore()
+    crm = StampingSource(tmp_path / "crm.db")
+    flow = Flow("crm-to-erp", "crm", "customer", (FlowTarget("erp", "customer", FAST_RETRY),))
+    capture = CaptureRunner(flow, crm, store, Publisher(log), NoMappings())
+    crm.file.upsert("customer", [("A-1", None, None, {"name": "Acme"}), ("A-2", None, None, {"name": "Beta"})])
+    report = await capture.poll_once()
+    assert report.published == 2
+    assert report.stamped == 2
+    with store.unit_of_work(read_only=True) as uow:
+        expected = {
+            (ref.local_id, ref.canonical_id)
+            for ref in (uow.xrefs.find_canonical("customer", "crm", local) for local in ("R-A-1", "R-A-2"))
+            if ref
+        }
+    assert set(crm.stamps) == expected
+    crm.file.upsert("customer", [("A-1", "R-A-1", None, {"name": "Acme Supply"})])
+    assert (await capture.poll_once()).published == 1
+    assert len(crm.stamps) == 2, "a record is stamped when first seen, not on every change"
+    assert (await capture.poll_once()).published == 0
