@@ -42,9 +42,23 @@ def _recording(name: str, system: SystemConfig) -> Connector:
     return RecordingConnector(name, RecordingSettings.model_validate(system.options()))
 
 
+def _tryton(name: str, system: SystemConfig) -> Connector:
+    from crossdock.connectors.tryton.connector import from_settings
+
+    return from_settings(name, system.options())
+
+
+def _salesforce(name: str, system: SystemConfig) -> Connector:
+    from crossdock.connectors.salesforce.connector import from_settings
+
+    return from_settings(name, system.options())
+
+
 # One line per system type; a new connector package adds its factory here.
 CONNECTOR_TYPES: dict[str, ConnectorFactory] = {
     "recording": _recording,
+    "tryton": _tryton,
+    "salesforce": _salesforce,
 }
 
 

@@ -10,6 +10,7 @@ import typer
 from crossdock.cli.bench import bench_app
 from crossdock.cli.log import log_app
 from crossdock.cli.run import register_run_commands
+from crossdock.cli.sandbox import sandbox_app
 from crossdock.cli.schemas import schemas_app
 
 app = typer.Typer(
@@ -36,4 +37,5 @@ def main(
 app.add_typer(log_app, name="log")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")
+app.add_typer(sandbox_app, name="sandbox")
 register_run_commands(app)
