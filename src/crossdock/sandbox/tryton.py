@@ -78,6 +78,7 @@ class TrytonEndpoint:
             "username": self.username,
             "password": f"file:{self.password_file}",
             "item_account_category": tryton_setup.ACCOUNT_CATEGORY,
+            "allow_private_network": True,  # the sandbox listens on loopback, which connectors refuse by default
         }
 
 

@@ -27,6 +27,9 @@ class TrytonSettings(BaseModel):
     acknowledge_warnings: bool = True
     """Acknowledge a UserWarning (create its `res.user.warning`) and retry once; else fail as data quality."""
     id_prefix: str = Field(default="crossdock:", min_length=1)
+    allow_private_network: bool = False
+    """Allow a URL on a private, loopback or link-local address (an on-premises ERP); refused otherwise."""
+    allowed_hosts: list[str] = Field(default_factory=list)
     """Marks the party identifier that carries Crossdock's canonical id."""
     item_account_category: str | None = None
     """The accounting product category of items that name no tax class (read back as no tax class)."""

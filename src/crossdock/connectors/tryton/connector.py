@@ -25,6 +25,7 @@ from crossdock.ports.connector import (
     UpsertRequest,
     UpsertResult,
 )
+from crossdock.ports.egress import EgressPolicy, EgressRefusedError
 
 MAPPING_DIR = Path(__file__).parent / "mapping"
 _READ_CHUNK = 200  # root records read per round trip, so a large page does not become one huge request
@@ -134,4 +135,9 @@ def from_settings(name: str, options: Mapping[str, Any]) -> TrytonConnector:
             f"the Tryton settings are invalid ({problems})",
             "give url, database, username and password (as env:NAME or file:/path)",
         ) from None
+    policy = EgressPolicy(settings.allow_private_network, settings.allowed_hosts)
+    try:
+        policy.check(settings.url, owner=f"systems.{name}.url")
+    except EgressRefusedError as exc:
+        raise ConfigError(f"systems.{name}", str(exc), "or point it at the public address") from None
     return TrytonConnector(name, settings)

@@ -1,0 +1,70 @@
+"""Where Crossdock may send requests: URLs a connector or a webhook calls are checked before they are called.
+
+A URL whose host resolves to a loopback, private, link-local (cloud metadata lives there), shared, reserved,
+multicast or unspecified address is refused unless the system's configuration allows private networks or names
+the host. An on-premises ERP on 10.x is a legitimate target; it has to be said so explicitly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+class EgressRefusedError(ValueError):
+    """A URL points where Crossdock must not call without explicit permission; the message says how to allow it."""
+
+
+@dataclass(frozen=True, slots=True)
+class EgressPolicy:
+    """Whether private addresses are allowed, and hosts allowed whatever they resolve to."""
+
+    allow_private_network: bool = False
+    allowed_hosts: Collection[str] = field(default_factory=tuple)
+
+    def check(self, url: str, *, owner: str) -> None:
+        """Raise EgressRefusedError if `url` may not be called; `owner` names the setting to change."""
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"}:
+            raise EgressRefusedError(f"{owner}: {url!r} is not an http(s) URL")
+        host = parts.hostname
+        if not host:
+            raise EgressRefusedError(f"{owner}: {url!r} has no host")
+        if self.allow_private_network or host.lower() in {h.lower() for h in self.allowed_hosts}:
+            return
+        for address in _addresses(host, parts.port or (443 if parts.scheme == "https" else 80), owner):
+            if not address.is_global or address.is_multicast:
+                raise EgressRefusedError(
+                    f"{owner}: {url} resolves to {address}, a {_kind(address)} address; Crossdock does not call "
+                    f"private or internal addresses unless told to. If this system really lives there, set "
+                    f"`allow_private_network: true` (or list the host in `allowed_hosts`) for it in crossdock.yaml."
+                )
+
+
+def _addresses(host: str, port: int, owner: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        raise EgressRefusedError(f"{owner}: cannot resolve {host!r} ({exc}); check the URL") from exc
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+def _kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    for attribute, name in (
+        ("is_loopback", "loopback"),
+        ("is_link_local", "link-local (cloud metadata)"),
+        ("is_private", "private"),
+        ("is_multicast", "multicast"),
+        ("is_unspecified", "unspecified"),
+        ("is_reserved", "reserved"),
+    ):
+        if getattr(address, attribute):
+            return name
+    return "non-public"
