@@ -22,7 +22,6 @@ from crossdock.config import load_settings
 from crossdock.connectors.recording.connector import RecordingConnector
 from crossdock.demo.seed import crm_account, malformed_account
 from crossdock.ports.store import ExceptionStatus
-from crossdock.sync.deliver import DeliveryRunner
 from crossdock.sync.resilience import GuardedConnector
 
 ACCOUNTS = 200
@@ -78,27 +77,8 @@ def _file(runtime: Runtime, system: str) -> Any:
 
 async def _cycle(runtime: Runtime) -> dict[str, int]:
     """One pass of every capture, then deliveries until the log is drained."""
-    worker = runtime.worker("demo")
-    published = 0
-    for capture in worker.captures:
-        while True:
-            report = await capture.poll_once()
-            published += report.published
-            if not report.more:
-                break
-    delivered = 0
-    for delivery in worker.deliveries:
-        delivered += await _drain(delivery)
-    return {"published": published, "delivered": delivered}
-
-
-async def _drain(delivery: DeliveryRunner) -> int:
-    delivered = 0
-    while True:
-        report = await delivery.run_once(wait_s=0.05)
-        delivered += report.delivered
-        if report.fetched == 0:
-            return delivered
+    stats = await runtime.worker("demo").run_once()
+    return {"published": stats.captured, "delivered": stats.delivered}
 
 
 def prepare(workdir: Path) -> Path:

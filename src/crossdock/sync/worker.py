@@ -79,6 +79,24 @@ class Worker:
         await asyncio.gather(*loops)
         return self.stats
 
+    async def run_once(self) -> WorkerStats:
+        """One pass, for scripts, demos and tests: every capture until its source has nothing more, then every
+        delivery until its group has nothing ready. Returns what this pass did."""
+        stats = WorkerStats()
+        for capture in self._captures:
+            while True:
+                report = await capture.poll_once()
+                stats.captured += report.published
+                if not report.more:
+                    break
+        for delivery in self._deliveries:
+            while True:
+                delivered = await delivery.run_once(wait_s=0.05)
+                stats.add(delivered)
+                if delivered.fetched == 0:
+                    break
+        return stats
+
     async def _pause(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
