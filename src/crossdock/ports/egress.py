@@ -13,6 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+_METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata", "instance-data"})
+
 
 class EgressRefusedError(ValueError):
     """A URL points where Crossdock must not call without explicit permission; the message says how to allow it."""
@@ -35,7 +37,9 @@ class EgressPolicy:
             raise EgressRefusedError(f"{owner}: {url!r} has no host")
         if self.allow_private_network or host.lower() in {h.lower() for h in self.allowed_hosts}:
             return
-        for address in _addresses(host, parts.port or (443 if parts.scheme == "https" else 80), owner):
+        if host.lower().rstrip(".") in _METADATA_HOSTS:
+            raise EgressRefusedError(f"{owner}: {url} names a cloud metadata service; Crossdock never calls it")
+        for address in _addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
             if not address.is_global or address.is_multicast:
                 raise EgressRefusedError(
                     f"{owner}: {url} resolves to {address}, a {_kind(address)} address; Crossdock does not call "
@@ -44,15 +48,17 @@ class EgressPolicy:
                 )
 
 
-def _addresses(host: str, port: int, owner: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
         pass
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise EgressRefusedError(f"{owner}: cannot resolve {host!r} ({exc}); check the URL") from exc
+    except socket.gaierror:
+        # Nothing to reach yet (offline, or a name that resolves elsewhere): the call itself will fail as a
+        # connection error. What resolves to an internal address is refused wherever it is checked.
+        return []
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 

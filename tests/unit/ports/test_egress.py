@@ -40,3 +40,8 @@ def test_private_networks_can_be_allowed_explicitly() -> None:
 def test_other_schemes_are_refused() -> None:
     with pytest.raises(EgressRefusedError, match="not an http"):
         EgressPolicy(allow_private_network=True).check("file:///etc/passwd", owner="systems.erp")
+
+
+def test_metadata_host_names_are_refused_even_when_they_do_not_resolve() -> None:
+    with pytest.raises(EgressRefusedError, match="metadata"):
+        EgressPolicy().check("http://metadata.google.internal/computeMetadata/v1/", owner="webhook")
