@@ -122,6 +122,9 @@ class GoldenRecord:
     canonical_id: str
     document: dict[str, Any]
     sources: dict[str, str] = field(default_factory=dict)  # attribute -> system that last set it
+    # What each system holds, in canonical terms, as of Crossdock's last read from it or write to it: a system
+    # breaks ownership only by changing an attribute against its own view, not by representing it differently.
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
     version: int = 0
     updated_at: datetime | None = None
 

@@ -401,6 +401,7 @@ class MemoryGoldenRecords:
             record,
             document=_as_stored(record.document),
             sources=dict(record.sources),
+            views=_as_stored(record.views),
             version=record.version + 1,
             updated_at=utc_now(),
         )

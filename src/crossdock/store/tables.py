@@ -149,6 +149,7 @@ golden_records = sa.Table(
     sa.Column("canonical_id", sa.String(), primary_key=True),
     sa.Column("document", json_type(), nullable=False),
     sa.Column("sources", json_type(), nullable=False),
+    sa.Column("views", json_type(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -31,6 +31,7 @@ from crossdock.ports.store import (
     ExceptionClass,
     LineageEntry,
     Store,
+    UnitOfWork,
 )
 from crossdock.sync.flow import Flow, FlowTarget
 from crossdock.sync.governance import content_hash
@@ -58,6 +59,7 @@ class _Item:
     request: UpsertRequest | None = None
     outcome: DeliveryOutcome | None = None
     written_hash: str | None = None
+    written_view: dict[str, Any] | None = None  # what the target will read back, in canonical terms
     local_id: str | None = None
     error: ConnectorError | None = None
     exception: BusinessException | None = None
@@ -169,6 +171,7 @@ class DeliveryRunner:
             )
             return
         item.written_hash = content_hash(read_back)
+        item.written_view = read_back
         if ref is not None and ref.written_hash == item.written_hash:
             item.outcome = DeliveryOutcome.UNCHANGED  # the target already holds exactly this
             item.local_id = ref.local_id
@@ -282,6 +285,8 @@ class DeliveryRunner:
             )
             for item in items:
                 event = item.logged.event
+                if item.outcome is DeliveryOutcome.DELIVERED and item.written_view is not None:
+                    self._remember_view(uow, event.subject, item.written_view)
                 if item.outcome is DeliveryOutcome.DELIVERED and item.local_id is not None:
                     uow.xrefs.link(
                         CrossReference(
@@ -297,6 +302,14 @@ class DeliveryRunner:
                     uow.exceptions.raise_exception(item.exception)
             uow.lineage.record([self._lineage(item, now) for item in items])
             uow.commit()
+
+    def _remember_view(self, uow: UnitOfWork, canonical_id: str, view: dict[str, Any]) -> None:
+        """The target now holds this: the next change read from it is judged against it (ownership)."""
+        golden = uow.golden.get(self.flow.entity, canonical_id)
+        if golden is None:
+            return
+        views = {**golden.views, self.target.system: {k: v for k, v in view.items() if k != "id"}}
+        uow.golden.put(replace(golden, views=views))
 
     def _lineage(self, item: _Item, now: datetime) -> LineageEntry:
         event = item.logged.event

@@ -22,6 +22,7 @@ from crossdock.ports.store import BusinessException, ExceptionClass, GoldenRecor
 from crossdock.sync.governance import CapturedChange, Verdict
 
 ANY_ATTRIBUTE = "*"
+_ABSENT = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,9 @@ class OwnershipGovernor:
         golden = uow.golden.get(change.entity, change.canonical_id)
         current: dict[str, Any] = dict(golden.document) if golden is not None else {}
         sources: dict[str, str] = dict(golden.sources) if golden is not None else {}
+        views: dict[str, dict[str, Any]] = dict(golden.views) if golden is not None else {}
+        # What this system held before: a change is a change against that, not against another system's spelling.
+        before = views.get(change.system)
         merged = dict(current)
         exceptions: list[BusinessException] = []
         for attribute, proposed in change.canonical.items():
@@ -56,14 +60,14 @@ class OwnershipGovernor:
                 merged[attribute] = proposed
                 sources[attribute] = change.system
                 continue
-            if attribute not in current:
-                # The owner has not said anything yet; a non-owner's value does not get to seed it.
-                continue
-            if proposed != current[attribute]:
+            changed_here = before is not None and before.get(attribute, _ABSENT) != proposed
+            if changed_here and attribute in current and proposed != current[attribute]:
                 exceptions.append(self._violation(change, attribute, proposed, current[attribute], owner))
+            # A non-owner's value never replaces the owner's, and never seeds an attribute the owner has not set.
         merged["id"] = change.canonical_id
+        views[change.system] = {k: v for k, v in change.canonical.items() if k != "id"}
         uow.golden.put(
-            GoldenRecord(change.entity, change.canonical_id, merged, sources, golden.version if golden else 0)
+            GoldenRecord(change.entity, change.canonical_id, merged, sources, views, golden.version if golden else 0)
         )
         return Verdict(canonical=merged, exceptions=exceptions)
 

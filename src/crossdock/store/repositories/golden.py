@@ -18,6 +18,7 @@ def _record(row: sa.Row[Any]) -> GoldenRecord:
         canonical_id=row.canonical_id,
         document=dict(row.document),
         sources=dict(row.sources),
+        views=dict(row.views),
         version=int(row.version),
         updated_at=row.updated_at,
     )
@@ -37,7 +38,13 @@ class SqlGoldenRecords:
     def put(self, record: GoldenRecord) -> GoldenRecord:
         """Store the record as the next version and return what was stored."""
         stored = GoldenRecord(
-            record.entity, record.canonical_id, record.document, record.sources, record.version + 1, utc_now()
+            record.entity,
+            record.canonical_id,
+            record.document,
+            record.sources,
+            record.views,
+            record.version + 1,
+            utc_now(),
         )
         upsert(
             self._tx,
@@ -47,6 +54,7 @@ class SqlGoldenRecords:
                 "canonical_id": stored.canonical_id,
                 "document": stored.document,
                 "sources": stored.sources,
+                "views": stored.views,
                 "version": stored.version,
                 "updated_at": stored.updated_at,
             },
