@@ -11,7 +11,7 @@ from crossdock.connectors.tryton.connector import TrytonConnector
 from crossdock.demo.landscape import Landscape
 from crossdock.ports.store import ExceptionClass
 from crossdock.sync.resilience import GuardedConnector
-from tests.e2e.conftest import SalesUser
+from tests.support.landscape import SalesUser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tryton, pytest.mark.timeout(300)]
 

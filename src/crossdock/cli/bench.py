@@ -70,3 +70,16 @@ def bench_mapping(
     with _working(f"bench mapping: {records:,} records", as_json):
         result = mapping_bench.run(records)
     _show(result, as_json)
+
+
+@bench_app.command("crm-sync")
+def bench_crm_sync(
+    customers: Annotated[int, typer.Option(help="ERP customers to sync into the CRM")] = 10_000,
+    as_json: JsonFlag = False,
+) -> None:
+    """ERP customers from a real Tryton into the Salesforce sandbox: API calls per 1,000 records and throughput."""
+    from crossdock.bench import crm_sync
+
+    with _working(f"bench crm-sync: {customers:,} customers (Tryton → Salesforce sandbox)", as_json):
+        result = crm_sync.run(customers)
+    _show(result, as_json)

@@ -38,6 +38,9 @@ class SourceRecord:
     payload: dict[str, Any]
     changed_at: str | None = None
     deleted: bool = False
+    # The canonical id the record carries (an external-id field Crossdock stamped or wrote), if any: a record
+    # Crossdock has just created may be read back before its cross-reference commits, and must not get a new id.
+    canonical_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,7 +136,10 @@ class CaptureRunner:
     ) -> CloudEvent | None:
         flow, system = self.flow, self.flow.source_system
         ref = uow.xrefs.find_canonical(flow.entity, system, record.local_id)
-        canonical_id = ref.canonical_id if ref is not None else canonical_id_for(flow.entity, system, record.local_id)
+        if ref is not None:
+            canonical_id = ref.canonical_id
+        else:
+            canonical_id = record.canonical_id or canonical_id_for(flow.entity, system, record.local_id)
         if record.deleted:
             # Deletes are never propagated silently: a person decides what a delete in one system means.
             self._quarantine(

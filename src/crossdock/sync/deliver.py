@@ -288,6 +288,8 @@ class DeliveryRunner:
                 if item.outcome is DeliveryOutcome.DELIVERED and item.written_view is not None:
                     self._remember_view(uow, event.subject, item.written_view)
                 if item.outcome is DeliveryOutcome.DELIVERED and item.local_id is not None:
+                    if self._claimed_by_another(uow, item):
+                        continue
                     uow.xrefs.link(
                         CrossReference(
                             self.target.entity,
@@ -302,6 +304,33 @@ class DeliveryRunner:
                     uow.exceptions.raise_exception(item.exception)
             uow.lineage.record([self._lineage(item, now) for item in items])
             uow.commit()
+
+    def _claimed_by_another(self, uow: UnitOfWork, item: _Item) -> bool:
+        """The target answered with a record already linked to another object: two canonical ids for one record.
+
+        That is a duplicate for a person to resolve (merge or unlink), not something to overwrite silently."""
+        assert item.local_id is not None
+        holder = uow.xrefs.find_canonical(self.target.entity, self.target.system, item.local_id)
+        if holder is None or holder.canonical_id == item.logged.event.subject:
+            return False
+        uow.exceptions.raise_exception(
+            replace(
+                self._exception(
+                    item,
+                    ExceptionClass.DUPLICATE,
+                    f"{self.target.system} {self.target.entity} {item.local_id} is linked to "
+                    f"{holder.canonical_id}, but the write for {item.logged.event.subject} landed on it too; "
+                    f"merge the two or unlink one",
+                ),
+                details={
+                    "local_id": item.local_id,
+                    "linked_to": holder.canonical_id,
+                    "written_for": item.logged.event.subject,
+                },
+                dedupe_key=f"xref-conflict|{self.target.system}|{item.local_id}|{item.logged.event.subject}",
+            )
+        )
+        return True
 
     def _remember_view(self, uow: UnitOfWork, canonical_id: str, view: dict[str, Any]) -> None:
         """The target now holds this: the next change read from it is judged against it (ownership)."""

@@ -8,6 +8,7 @@ Salesforce's REST shape and go to and from the mapping specs in `mapping/` (`map
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,16 @@ class SalesforceConnector:
         except ValueError as exc:  # an unreadable cursor
             raise ConnectorError(ErrorKind.CONFIGURATION, f"{self._system}: {exc}") from None
         self._unassign_integration_owner(batch)
-        return batch
+        return self._with_canonical_ids(batch)
+
+    def _with_canonical_ids(self, batch: ChangeBatch) -> ChangeBatch:
+        """Hand over the canonical id a record carries in its external-id field (Crossdock stamped or wrote it)."""
+        field = self._settings.external_id_field
+        records = [
+            replace(record, canonical_id=str(record.payload[field])) if record.payload.get(field) else record
+            for record in batch.records
+        ]
+        return replace(batch, records=records)
 
     def _unassign_integration_owner(self, batch: ChangeBatch) -> None:
         """A record owned by the integration user has no sales rep: Salesforce made Crossdock its owner when
@@ -137,7 +147,9 @@ class SalesforceConnector:
         if entity not in self._fields:
             key = (self._system, entity, Direction.INBOUND.value)
             named = read_fields(self._catalog.get(*key).spec) if key in self._catalog else []
-            self._fields[entity] = soql_fields(named + self._settings.fields.get(entity, []))
+            # The external-id field is always read: it tells a record Crossdock wrote from one it has never seen.
+            extra = [self._settings.external_id_field, *self._settings.fields.get(entity, [])]
+            self._fields[entity] = soql_fields(named + extra)
         return self._fields[entity]
 
     async def upsert(self, entity: str, requests: Sequence[UpsertRequest]) -> list[UpsertResult]:
