@@ -17,6 +17,7 @@ from crossdock.config import ConfigError, Settings, load_settings
 from crossdock.events.envelope import EnvelopeError
 from crossdock.events.registry import SchemaRegistryError
 from crossdock.mapping.errors import SpecError
+from crossdock.ports.connector import ConnectorError
 from crossdock.ports.event_log import EventLogError
 from crossdock.sync.publish import EventRefusedError
 
@@ -32,6 +33,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     SchemaRegistryError,
     EventRefusedError,
     SpecError,
+    ConnectorError,
     EventLogError,
     OSError,
 )

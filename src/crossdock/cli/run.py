@@ -76,33 +76,37 @@ def demo(
     as_json: JsonFlag = False,
     workdir: Annotated[Path, typer.Option(help="where the demo keeps its systems and log")] = Path("var/demo"),
 ) -> None:
-    """Play a distributor's day through Crossdock and check both systems against each other."""
+    """Play a distributor's day between a real Tryton ERP and the Salesforce sandbox, and check both systems."""
     from crossdock.demo.scenario import play
 
     say = (lambda _: None) if as_json else (lambda line: console.print(f"[green]•[/] {line}"))
-    summary = run_async(lambda: play(workdir, say))
+    summary, landscape = run_async(lambda: play(workdir, say, keep_running=not until_done))
     if as_json:
         print_json(summary)
     else:
         _show_summary(summary)
     if until_done:
         raise typer.Exit(0 if summary["lost"] == 0 and summary["duplicated"] == 0 else 1)
-    config = workdir / "crossdock.yaml"
+    config = landscape.config_path
     console.print(
-        f"\nThe worker keeps both systems in step now. In another shell: "
-        f"`crossdock --config {config} status`. Ctrl-C stops."
+        f"\nCrossdock keeps Tryton ({landscape.tryton.url}) and the Salesforce sandbox "
+        f"({landscape.salesforce.url}) in step now. In another shell: `crossdock --config {config} status`, "
+        f"or change an account in the sandbox and watch it reach Tryton. Ctrl-C stops everything."
     )
-    _serve_until_stopped(load_settings(config), None, 1.0, banner=False)
+    try:
+        _serve_until_stopped(load_settings(config), None, 1.0, banner=False)
+    finally:
+        landscape.stop()
 
 
 def _show_summary(summary: dict[str, Any]) -> None:
     table = Table("figure", "value", title="Demo summary")
     for flow, count in summary["records_synced"].items():
         table.add_row(f"synced by {flow}", str(count))
-    for figure in ("writes_after_sync", "lost", "duplicated", "mismatched"):
+    for figure in ("writes_after_sync", "lost", "duplicated"):
         table.add_row(figure.replace("_", " "), str(summary[figure]))
     for exception in summary["exceptions"]:
-        table.add_row(f"exception: {exception['class']}", exception["reason"][:100])
+        table.add_row(f"exception: {exception['class']}", exception["reason"][:110])
     console.print(table)
 
 

@@ -1,8 +1,9 @@
-"""The demo scenario on the spine: two systems synced both ways through the log, then checked against each other.
+"""The demo: a distributor's day through Crossdock, between a real Tryton ERP and the Salesforce sandbox.
 
-The systems are recording targets standing in for a CRM and an ERP (the real Tryton ERP and the Salesforce
-sandbox take their places as their connectors land). Everything between them is the production path: capture,
-schema validation, the SQLite log, delivery journal, cross-reference and echo suppression.
+Sales has 200 accounts with contacts in the CRM, product management 500 items in the ERP. Crossdock brings the
+accounts into the ERP and the items into the CRM, finance sets payment terms that flow back to the CRM, a sales
+rep's attempt to change terms is refused as a policy violation, and three quiet cycles show nothing echoes.
+Afterwards both systems are checked against each other: nothing lost, nothing duplicated.
 """
 
 from __future__ import annotations
@@ -15,150 +16,142 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from crossdock.bootstrap import Runtime, bootstrap
 from crossdock.config import load_settings
-from crossdock.connectors.recording.connector import RecordingConnector
-from crossdock.demo.seed import crm_account, malformed_account
+from crossdock.demo.actors import CrmUser, ErpUser, crm_accounts
+from crossdock.demo.landscape import Landscape
 from crossdock.ports.store import ExceptionStatus
 from crossdock.sync.resilience import GuardedConnector
 
 ACCOUNTS = 200
+ITEMS = 500
 Say = Callable[[str], None]
 
 
-def write_config(workdir: Path) -> Path:
-    """A crossdock.yaml for the demo, in its own working directory."""
-    config = {
-        "database_url": f"sqlite:///{workdir / 'crossdock.db'}",
-        "event_log": "sqlite",
-        "event_log_url": str(workdir / "events.db"),
-        "partitions": 8,
-        "lease_ttl_s": 5,
-        "systems": {
-            "crm": {"type": "recording", "path": str(workdir / "crm.db")},
-            "erp": {"type": "recording", "path": str(workdir / "erp.db")},
-        },
-        "flows": [
-            {
-                "name": "customer-crm-to-erp",
-                "source": {"system": "crm", "entity": "customer"},
-                "targets": [{"system": "erp", "entity": "customer"}],
-                "business_owner": "Sales Operations",
-                "technical_owner": "Integration team",
-                "system_of_record": "crm",
-                "sla": "15m",
-                "criticality": "high",
-            },
-            {
-                "name": "customer-erp-to-crm",
-                "source": {"system": "erp", "entity": "customer"},
-                "targets": [{"system": "crm", "entity": "customer"}],
-                "business_owner": "Finance",
-                "technical_owner": "Integration team",
-                "system_of_record": "erp",
-                "sla": "15m",
-                "criticality": "high",
-            },
-        ],
-    }
-    path = workdir / "crossdock.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
-def _file(runtime: Runtime, system: str) -> Any:
-    connector = runtime.connector(system)
+def tryton_client(runtime: Runtime) -> Any:
+    """The ERP connector's JSON-RPC client."""
+    connector = runtime.connector("erp")
     inner = connector.inner if isinstance(connector, GuardedConnector) else connector
-    assert isinstance(inner, RecordingConnector)
-    return inner.file
+    return inner.client  # type: ignore[attr-defined]
 
 
-async def _cycle(runtime: Runtime) -> dict[str, int]:
-    """One pass of every capture, then deliveries until the log is drained."""
-    stats = await runtime.worker("demo").run_once()
-    return {"published": stats.captured, "delivered": stats.delivered}
+async def _until_quiet(runtime: Runtime, passes: int = 20) -> dict[str, int]:
+    """Run passes until one publishes and writes nothing; return what was delivered per flow."""
+    worker = runtime.worker("demo")
+    delivered: dict[str, int] = {}
+    for _ in range(passes):
+        stats = await worker.run_once()
+        for flow, count in stats.delivered_by_flow.items():
+            delivered[flow] = delivered.get(flow, 0) + count
+        if stats.captured == 0 and stats.delivered == 0:
+            break
+    return delivered
 
 
-def prepare(workdir: Path) -> Path:
-    """A fresh working directory with the demo's config; returns the config path."""
+def prepare(workdir: Path) -> Landscape:
+    """A fresh landscape under workdir (the Tryton database is copied from the cache)."""
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    return write_config(workdir)
+    return Landscape(workdir)
 
 
-async def play(workdir: Path, say: Say) -> dict[str, Any]:
-    """Run the scenario and return the JSON summary."""
-    config = await asyncio.to_thread(prepare, workdir)
-    runtime = await bootstrap(load_settings(config))
+async def play(workdir: Path, say: Say, *, keep_running: bool = False) -> tuple[dict[str, Any], Landscape]:
+    """Run the scenario; return the JSON summary and the landscape (still running when `keep_running`)."""
     started = time.perf_counter()
+    landscape = await asyncio.to_thread(prepare, workdir)
+    say("Starting a real Tryton ERP and the Salesforce sandbox (the first run builds Tryton's database: ~40 s).")
+    await asyncio.to_thread(landscape.start)
+    runtime = await bootstrap(load_settings(landscape.config_path))
+    crm = CrmUser(landscape)
     rng = random.Random(2026)
     try:
-        crm, erp = _file(runtime, "crm"), _file(runtime, "erp")
-        crm.upsert("customer", [(f"crm-{n:04d}", None, None, crm_account(n, rng)) for n in range(ACCOUNTS)])
-        crm.upsert("customer", [("crm-bad", None, None, malformed_account())])
-        say(f"Sales entered {ACCOUNTS} accounts in the CRM, and one half-filled one.")
+        erp = ErpUser(tryton_client(runtime))
+        account_ids = await crm.create_many("Account", crm_accounts(ACCOUNTS, rng))
+        await crm.create_many(
+            "Contact",
+            [
+                {
+                    "AccountId": account_id,
+                    "FirstName": rng.choice(("Ana", "Ben", "Chen", "Dee")),
+                    "LastName": f"Buyer {n:03d}",
+                    "Email": f"buyer{n}@example.com",
+                    "Title": "Purchasing Manager",
+                }
+                for n, account_id in enumerate(account_ids)
+            ],
+        )
+        skus = await erp.create_items(ITEMS, rng)
+        say(f"Sales has {ACCOUNTS} accounts with contacts in the CRM; the ERP has {len(skus)} items.")
 
-        first = await _cycle(runtime)
-        say(f"Synced CRM → ERP: {first['published']} changes logged, {first['delivered']} written to the ERP.")
+        first = await _until_quiet(runtime)
+        say(
+            f"Synced: {first.get('customer-crm-to-erp', 0)} accounts into Tryton, "
+            f"{first.get('item-erp-to-crm', 0)} items into Salesforce."
+        )
 
-        changed = rng.sample(range(ACCOUNTS), 20)
-        updates = []
-        for n in changed:
-            local = f"R-{canonical_id_of(runtime, n)}"
-            record = erp.record("customer", local)
-            record["credit_limit"] = {"amount": f"{rng.randrange(10, 90) * 1000}.00", "currency": "USD"}
-            record["payment_terms"] = {"code": "N30", "net_days": 30}
-            updates.append((record["id"], None, None, record))
-        erp.upsert("customer", updates)
-        say("Finance set credit limits and payment terms on 20 accounts in the ERP.")
-        second = await _cycle(runtime)
-        say(f"Synced ERP → CRM: {second['published']} changes logged, {second['delivered']} written to the CRM.")
+        canonical = await erp.parties_with_canonical_ids()
+        finance_picks = rng.sample(sorted(canonical), 20)
+        await erp.set_payment_terms([canonical[cid][0] for cid in finance_picks], "2-10-N30")
+        say("Finance set 2/10 Net 30 terms on 20 customers in Tryton.")
+        second = await _until_quiet(runtime)
+        say(f"Synced ERP → CRM: {second.get('customer-erp-to-crm', 0)} accounts updated in Salesforce.")
 
-        quiet = [await _cycle(runtime) for _ in range(3)]
-        echoes = sum(c["published"] + c["delivered"] for c in quiet)
+        with runtime.store.unit_of_work(read_only=True) as uow:
+            ref = uow.xrefs.find_local("customer", finance_picks[0], "crm")
+        assert ref is not None, "finance's customers came from the CRM"
+        await crm.update("Account", ref.local_id, {"Payment_Terms__c": "Net 60"})
+        say("A sales rep changed one of those accounts' payment terms in Salesforce to Net 60 (the ERP owns them).")
+        third = await _until_quiet(runtime)
+
+        writes_before = await crm.write_calls()
+        quiet = [await runtime.worker("demo").run_once() for _ in range(3)]
+        echoes = sum(s.captured + s.delivered for s in quiet) + (await crm.write_calls() - writes_before)
         say(f"Three more poll cycles: {echoes} writes (Crossdock does not re-publish what it wrote).")
-        return _summary(runtime, crm, erp, [first, second, *quiet], time.perf_counter() - started)
+
+        summary = await _summary(runtime, crm, erp, account_ids, skus, [first, second, third])
+        summary["writes_after_sync"] = echoes
+        summary["seconds"] = round(time.perf_counter() - started, 1)
+        return summary, landscape
     finally:
+        await crm.close()
         await runtime.close()
+        if not keep_running:
+            await asyncio.to_thread(landscape.stop)
 
 
-def canonical_id_of(runtime: Runtime, n: int) -> str:
-    """The canonical id the capture minted for CRM account n."""
+async def _summary(
+    runtime: Runtime,
+    crm: CrmUser,
+    erp: ErpUser,
+    account_ids: list[str],
+    skus: list[str],
+    rounds: list[dict[str, int]],
+) -> dict[str, Any]:
+    """Both systems checked against each other, through the cross-reference and the canonical ids they carry."""
+    synced: dict[str, int] = {}
+    for delivered in rounds:
+        for flow, count in delivered.items():
+            synced[flow] = synced.get(flow, 0) + count
+    parties = await erp.parties_with_canonical_ids()
+    lost = duplicated = 0
     with runtime.store.unit_of_work(read_only=True) as uow:
-        ref = uow.xrefs.find_canonical("customer", "crm", f"R-crm-{n:04d}")
-    assert ref is not None, f"account crm-{n:04d} was never captured"
-    return ref.canonical_id
-
-
-def _summary(runtime: Runtime, crm: Any, erp: Any, cycles: list[dict[str, int]], seconds: float) -> dict[str, Any]:
-    """Both systems checked against each other through the cross-reference."""
-    lost = duplicated = mismatched = 0
-    with runtime.store.unit_of_work(read_only=True) as uow:
+        for account_id in account_ids:
+            ref = uow.xrefs.find_canonical("customer", "crm", account_id)
+            holders = parties.get(ref.canonical_id, []) if ref else []
+            lost += not holders
+            duplicated += max(0, len(holders) - 1)
         by_class = uow.exceptions.count_by_class()
         open_exceptions = uow.exceptions.list(status=ExceptionStatus.OPEN, limit=1000)
-        for n in range(ACCOUNTS):
-            ref = uow.xrefs.find_canonical("customer", "crm", f"R-crm-{n:04d}")
-            erp_ref = uow.xrefs.find_local("customer", ref.canonical_id, "erp") if ref else None
-            if ref is None or erp_ref is None or erp.record("customer", erp_ref.local_id) is None:
-                lost += 1
-                continue
-            crm_side = {k: v for k, v in crm.record("customer", ref.local_id).items() if k != "id"}
-            erp_side = {k: v for k, v in erp.record("customer", erp_ref.local_id).items() if k != "id"}
-            mismatched += crm_side != erp_side
-    duplicated = erp.count("customer") - (ACCOUNTS - lost)
+    products = await crm.query("SELECT Id, ProductCode, Crossdock_Id__c FROM Product2")
+    codes = [p["ProductCode"] for p in products]
+    lost += len(set(skus) - set(codes))
+    duplicated += len(codes) - len(set(codes))
     return {
-        "scenario": "customer master sync, CRM ↔ ERP (spine demo)",
-        "records_synced": {
-            "customer-crm-to-erp": cycles[0]["delivered"],
-            "customer-erp-to-crm": cycles[1]["delivered"],
-        },
-        "writes_after_sync": sum(c["published"] + c["delivered"] for c in cycles[2:]),
+        "scenario": "customer master CRM ↔ ERP with ownership; item master ERP → CRM (Tryton + Salesforce sandbox)",
+        "records_synced": synced,
         "exceptions_by_class": by_class,
-        "exceptions": [{"class": e.exception_class.value, "reason": e.reason} for e in open_exceptions],
+        "exceptions": [{"class": e.exception_class.value, "reason": e.reason} for e in open_exceptions[:20]],
         "lost": lost,
         "duplicated": duplicated,
-        "mismatched": mismatched,
-        "seconds": round(seconds, 2),
+        "checked": {"accounts": len(account_ids), "items": len(skus)},
     }

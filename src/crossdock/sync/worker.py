@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,11 +28,14 @@ class WorkerStats:
     quarantined: int = 0
     retried: int = 0
     dead_lettered: int = 0
+    delivered_by_flow: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
 
-    def add(self, report: DeliveryReport) -> None:
+    def add(self, report: DeliveryReport, flow: str = "") -> None:
         """Fold one delivery pass into the totals."""
         self.delivered += report.delivered
+        if report.delivered:
+            self.delivered_by_flow[flow] += report.delivered
         self.unchanged += report.unchanged
         self.quarantined += report.quarantined
         self.retried += report.retried
@@ -92,7 +96,7 @@ class Worker:
         for delivery in self._deliveries:
             while True:
                 delivered = await delivery.run_once(wait_s=0.05)
-                stats.add(delivered)
+                stats.add(delivered, delivery.flow.name)
                 if delivered.fetched == 0:
                     break
         return stats
@@ -123,4 +127,4 @@ class Worker:
                 logger.exception("delivery %s → %s failed; retrying", runner.flow.name, runner.target.system)
                 await self._pause(self._poll_interval_s * 5)
                 continue
-            self.stats.add(report)
+            self.stats.add(report, runner.flow.name)
