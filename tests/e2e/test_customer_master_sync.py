@@ -8,10 +8,10 @@ import pytest
 
 from crossdock.bootstrap import Runtime
 from crossdock.connectors.tryton.connector import TrytonConnector
+from crossdock.demo.actors import CrmUser
 from crossdock.demo.landscape import Landscape
 from crossdock.ports.store import ExceptionClass
 from crossdock.sync.resilience import GuardedConnector
-from tests.support.landscape import SalesUser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tryton, pytest.mark.timeout(300)]
 
@@ -34,7 +34,7 @@ async def party_of(runtime: Runtime, canonical_id: str) -> dict[str, Any]:
 
 
 async def test_an_account_syncs_both_ways_under_ownership_without_echo(
-    landscape: Landscape, runtime: Runtime, sales_user: SalesUser
+    landscape: Landscape, runtime: Runtime, sales_user: CrmUser
 ) -> None:
     account_id = await sales_user.create(
         "Account",

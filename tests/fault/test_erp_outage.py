@@ -10,10 +10,11 @@ import time
 import pytest
 
 from crossdock.bootstrap import Runtime
+from crossdock.demo.actors import CrmUser
 from crossdock.demo.landscape import Landscape
 from crossdock.sync.resilience import CircuitState, GuardedConnector
 from tests.e2e.test_customer_master_sync import erp
-from tests.support.landscape import SalesUser, create_accounts
+from tests.support.landscape import create_accounts
 
 ACCOUNTS = 1_000
 OUTAGE_S = float(os.environ.get("CROSSDOCK_OUTAGE_S", "60"))
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.fault, pytest.mark.tryton, pytest.mark.timeout(600)]
 
 
 async def test_an_erp_outage_mid_sync_loses_and_duplicates_nothing(
-    landscape: Landscape, runtime: Runtime, sales_user: SalesUser
+    landscape: Landscape, runtime: Runtime, sales_user: CrmUser
 ) -> None:
     account_ids = await create_accounts(sales_user, ACCOUNTS)
     guarded = runtime.connector("erp")
