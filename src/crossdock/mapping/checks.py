@@ -6,6 +6,7 @@ Every problem is a SpecError at the spec's file:line, saying what to write inste
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
@@ -15,7 +16,7 @@ from typing import Any
 from crossdock.mapping.errors import SpecError
 from crossdock.mapping.loader import LineMap
 from crossdock.mapping.paths import FieldPath, parse_path
-from crossdock.mapping.transforms import ARG_TRANSFORMS, SIMPLE_TRANSFORMS, TYPES, Coercion, Transform
+from crossdock.mapping.transforms import ARG_TRANSFORMS, PLAIN_TRANSFORMS, TYPES, Coercion, Transform
 from crossdock.mapping.uom import UnitRef, UomConversion
 
 
@@ -82,21 +83,66 @@ def parse_factor(ctx: RuleContext, value: Any, line: int, unit: Any) -> Decimal 
 
 
 def parse_pipeline(ctx: RuleContext, body: LineMap) -> dict[str, Any]:
-    """Validate what a rule does to its value: transform, map, map_default, uom and type."""
+    """Validate what a rule does to its value: transform, map or map_patterns (and their fallback), uom and type."""
     at = body.line_of
     fields: dict[str, Any] = {"coercion": _parse_coercion(ctx, body)}
     if "transform" in body:
         fields["transforms"] = _parse_transforms(ctx, body["transform"], at("transform"))
+    if "map" in body and "map_patterns" in body:
+        raise ctx.error(at("map_patterns"), "a field has `map:` or `map_patterns:`, not both", "keep one of them")
     if "map" in body:
         fields["value_map"] = _parse_value_map(ctx, body["map"], at("map"))
-    if "map_default" in body:
-        if "map" not in body:
-            raise ctx.error(at("map_default"), "map_default without map", "add `map:` or remove map_default")
-        default = plain_value(ctx, body["map_default"], at("map_default"), "map_default")
-        fields.update(has_map_default=True, map_default=default)
+    if "map_patterns" in body:
+        fields["value_patterns"] = _parse_patterns(ctx, body["map_patterns"], at("map_patterns"))
+    fields.update(_parse_fallback(ctx, body))
     if "uom" in body:
         fields["uom"] = _parse_uom(ctx, body["uom"], at("uom"))
     return fields
+
+
+def _parse_fallback(ctx: RuleContext, body: LineMap) -> dict[str, Any]:
+    """What a value map does with a value it does not know: `map_default:` or `map_passthrough:`, else an error."""
+    at = body.line_of
+    mapped = "map" in body or "map_patterns" in body
+    for key in ("map_default", "map_passthrough"):
+        if key in body and not mapped:
+            raise ctx.error(at(key), f"{key} without map", f"add `map:` or `map_patterns:`, or remove {key}")
+    if "map_default" in body and body.get("map_passthrough", False) is not False:
+        raise ctx.error(at("map_passthrough"), "a value map has map_default or map_passthrough, not both")
+    if "map_default" in body:
+        default = plain_value(ctx, body["map_default"], at("map_default"), "map_default")
+        return {"has_map_default": True, "map_default": default}
+    keep = body.get("map_passthrough", False)
+    if keep is False:
+        return {}
+    if keep is True:
+        return {"map_passthrough": True}
+    if keep not in PLAIN_TRANSFORMS:
+        names = ", ".join(PLAIN_TRANSFORMS)
+        raise ctx.error(at("map_passthrough"), f"map_passthrough must be true, false or one of {names}, got {keep!r}")
+    return {"map_passthrough": True, "passthrough_transform": Transform(keep)}
+
+
+def _parse_patterns(ctx: RuleContext, value: Any, line: int) -> tuple[tuple[re.Pattern[str], Any], ...]:
+    if not isinstance(value, LineMap) or not value:
+        raise ctx.error(line, "`map_patterns:` must map regular expressions to values, tried in order")
+    return tuple(
+        (
+            pattern_at(ctx, key, value.line_of(key), "map_patterns"),
+            plain_value(ctx, item, value.line_of(key), "map_patterns entry"),
+        )
+        for key, item in value.items()
+    )
+
+
+def pattern_at(ctx: RuleContext, text: Any, line: int, what: str) -> re.Pattern[str]:
+    """A regular expression from the spec (Python `re` syntax), as a SpecError when it does not compile."""
+    if not isinstance(text, str) or not text:
+        raise ctx.error(line, f"{what} needs a regular expression as text, got {text!r}", "quote it: '^[0-9]+$'")
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise ctx.error(line, f"{what}: invalid regular expression {text!r}: {exc}") from None
 
 
 def _parse_transforms(ctx: RuleContext, value: Any, line: int) -> tuple[Transform, ...]:
@@ -105,9 +151,9 @@ def _parse_transforms(ctx: RuleContext, value: Any, line: int) -> tuple[Transfor
 
 
 def _parse_transform(ctx: RuleContext, item: Any, line: int) -> Transform:
-    names = ", ".join([*SIMPLE_TRANSFORMS, *ARG_TRANSFORMS])
+    names = ", ".join([*PLAIN_TRANSFORMS, *ARG_TRANSFORMS])
     if isinstance(item, str):
-        if item not in SIMPLE_TRANSFORMS:
+        if item not in PLAIN_TRANSFORMS:
             hint = f"use one of {names}; {item} takes an argument: {{{item}: ...}}" if item in ARG_TRANSFORMS else ""
             raise ctx.error(line, f"unknown transform {item!r}", hint or f"use one of {names}")
         return Transform(item)
@@ -124,9 +170,26 @@ def _parse_transform(ctx: RuleContext, item: Any, line: int) -> Transform:
         if (index is not None and type(index) is not int) or type(maxsplit) is not int:
             raise ctx.error(at, "split `index:` and `max:` must be whole numbers")
         return Transform("split", sep, index, maxsplit)
+    if name == "match":
+        return _parse_match(ctx, arg, at)
     if not isinstance(arg, str) or (name == "split" and not arg):
         raise ctx.error(at, f"{name} needs text as its argument, got {arg!r}")
     return Transform(name, arg)
+
+
+def _parse_match(ctx: RuleContext, arg: Any, line: int) -> Transform:
+    """`{match: pattern}` keeps the first group (the whole match without groups); `{match: {pattern, group}}`."""
+    if isinstance(arg, LineMap):
+        check_keys(ctx, arg, ("pattern", "group"), "match")
+        text, group = arg.get("pattern"), arg.get("group")
+    else:
+        text, group = arg, None
+    pattern = pattern_at(ctx, text, line, "match")
+    if group is None:
+        group = 1 if pattern.groups else 0
+    if type(group) is not int or not 0 <= group <= pattern.groups:
+        raise ctx.error(line, f"match `group:` must be a whole number 0-{pattern.groups} (0: the whole match)")
+    return Transform("match", pattern.pattern, group)
 
 
 def _parse_value_map(ctx: RuleContext, value: Any, line: int) -> Mapping[Any, Any]:

@@ -131,6 +131,10 @@ class _Body:
             )
         elif step.kind == "index":
             self.lines.append(f"{var} = _index({parent}, {int(step.index)!r})")
+        elif step.values:
+            helper = "_select_all_in" if select_many else "_select_in"
+            accepted = self.generator.bind("sel", frozenset(step.values))
+            self.lines.append(f"{var} = {helper}({parent}, {step.key!r}, {accepted})")
         else:
             helper = "_select_all" if select_many else "_select"
             self.lines.append(f"{var} = {helper}({parent}, {step.key!r}, {step.value!r})")
@@ -165,8 +169,12 @@ class _Body:
             self.lines.append(f"{value} = {result}")
         body, self._paths = self.lines[mark:], cached
         del self.lines[mark:]
-        self.lines += [f"if {present} is None or {present} == '': {value} = None", "else:"]
+        self.lines += [f"if {present} is None or {present} == '': {value} = {self._else(rule)}", "else:"]
         self.lines += [f"    {line}" for line in body]
+
+    def _else(self, rule: FieldRule) -> str:
+        """The value of a field whose `when:` or `when_matches:` does not hold."""
+        return self.generator.constant("e", rule.else_value) if rule.has_else else "None"
 
     def _value(self, value: str, rule: FieldRule) -> str:
         """Emit the pipeline of a value rule; returns the variable that holds the result."""
@@ -179,17 +187,32 @@ class _Body:
             emit(f"{value} = [{', '.join(self._fetch(path.steps) for path in rule.source)}]")
         else:
             fetched = self._fetch(rule.source[0].steps, into=value)
-            if not any((rule.transforms, rule.value_map, rule.uom, rule.coercion, rule.required, rule.has_default)):
+            changes = (rule.transforms, rule.value_map, rule.value_patterns, rule.when_matches, rule.uom)
+            if not any((*changes, rule.coercion, rule.required, rule.has_default)):
                 return fetched
             if fetched != value:
                 emit(f"{value} = {fetched}")
+        mark = len(self.lines)
+        self._pipeline(value, rule)
+        if rule.when_matches is not None:
+            # A value that is not text makes `search` raise, and the interpreter explains it.
+            body = self.lines[mark:]
+            del self.lines[mark:]
+            search = self.generator.bind("rx", rule.when_matches.search)
+            emit(f"if {value} is None or not {search}({value}): {value} = {self._else(rule)}")
+            if body:
+                self.lines += ["else:", *(f"    {line}" for line in body)]
+        return value
+
+    def _pipeline(self, value: str, rule: FieldRule) -> None:
+        """Emit what happens to a value once read: transforms, maps, UOM, type, then required or default."""
+        emit = self.lines.append
         self._transforms(value, rule)
         self._conversions(value, rule)
         if rule.required:
             emit(f"if {value} is None or {value} == '': raise _Fail")
         elif rule.has_default:
             emit(f"if {value} is None or {value} == '': {value} = {self.generator.constant('d', rule.default)}")
-        return value
 
     def _transforms(self, value: str, rule: FieldRule) -> None:
         chain = ""  # consecutive str-method transforms run as one chain behind one None check
@@ -210,22 +233,44 @@ class _Body:
     def _conversions(self, value: str, rule: FieldRule) -> None:
         bind, emit = self.generator.bind, self.lines.append
         if rule.value_map is not None:
-            table = bind("m", dict(rule.value_map))
-            fallback = rule.map_default
-            if rule.has_map_default and not isinstance(fallback, (dict, list)):
-                emit(f"if {value} is not None: {value} = {table}.get({value}, {bind('md', fallback)})")
-            else:
-                unmapped = f"_u = {self.generator.constant('md', fallback)}" if rule.has_map_default else "raise _Fail"
-                emit(f"if {value} is not None:")
-                emit(f"    _u = {table}.get({value}, _MISSING)")
-                emit(f"    if _u is _MISSING: {unmapped}")
-                emit(f"    {value} = _u")
+            self._value_map(value, rule)
+        if rule.value_patterns is not None:
+            # A value that is not text makes `search` raise, and the interpreter explains it.
+            emit(f"if {value} is not None:")
+            for position, (pattern, mapped) in enumerate(rule.value_patterns):
+                found = f"{bind('rx', pattern.search)}({value})"
+                emit(f"    {'elif' if position else 'if'} {found}: {value} = {self.generator.constant('pv', mapped)}")
+            emit(f"    else: {self._unmapped(rule, value, value)}")
         if rule.uom is not None:
             emit(f"{value} = {bind('uom', rule.uom.function())}({value}, r)")
         if rule.coercion is not None:
             coerce = f"{value} = {bind('c', rule.coercion.function())}({value})"
             exact = _IDENTITY_TYPES.get(rule.coercion.type)
             emit(f"if {value}.__class__ is not {exact}: {coerce}" if exact else coerce)
+
+    def _value_map(self, value: str, rule: FieldRule) -> None:
+        bind, emit = self.generator.bind, self.lines.append
+        table = bind("m", dict(rule.value_map or {}))
+        fallback = rule.map_default
+        if rule.map_passthrough and rule.passthrough_transform is None:
+            emit(f"if {value} is not None: {value} = {table}.get({value}, {value})")
+        elif rule.has_map_default and not isinstance(fallback, (dict, list)):
+            emit(f"if {value} is not None: {value} = {table}.get({value}, {bind('md', fallback)})")
+        else:
+            emit(f"if {value} is not None:")
+            emit(f"    _u = {table}.get({value}, _MISSING)")
+            emit(f"    if _u is _MISSING: {self._unmapped(rule, value, '_u')}")
+            emit(f"    {value} = _u")
+
+    def _unmapped(self, rule: FieldRule, value: str, into: str) -> str:
+        """The statement putting into `into` what a value no map entry covers gives: itself, map_default, or a fail."""
+        if rule.map_passthrough:
+            transform = rule.passthrough_transform
+            kept = value if transform is None else f"{self.generator.bind('t', transform.function())}({value})"
+            return f"{into} = {kept}" if kept != into else "pass"
+        if rule.has_map_default:
+            return f"{into} = {self.generator.constant('md', rule.map_default)}"
+        return "raise _Fail"
 
     def _put(self, value: str, rule: FieldRule) -> None:
         """Emit a write after the output dict exists: for omitted nulls and for targets inside lists."""
@@ -296,11 +341,11 @@ def _list_end(steps: Steps) -> int:
 
 def _may_be_null(rule: FieldRule) -> bool:
     """False when a rule's value is never None, so omitting nulls needs no check."""
-    if rule.when is not None:
+    if rule.when is not None or rule.when_matches is not None:
         return True
     if rule.required or rule.each is not None or (rule.has_default and rule.default is not None):
         return False
-    unchanged = not (rule.transforms or rule.value_map is not None or rule.uom or rule.coercion)
+    unchanged = not (rule.transforms or rule.value_map is not None or rule.value_patterns or rule.uom or rule.coercion)
     return not (rule.has_const and rule.const is not None and unchanged)
 
 

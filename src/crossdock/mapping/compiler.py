@@ -13,7 +13,15 @@ from typing import Any
 from crossdock.mapping import interpreter
 from crossdock.mapping.codegen import Generator
 from crossdock.mapping.errors import MappingError
-from crossdock.mapping.paths import index_step, put_path, select_all, select_first, slot
+from crossdock.mapping.paths import (
+    index_step,
+    put_path,
+    select_all,
+    select_all_in,
+    select_first,
+    select_first_in,
+    slot,
+)
 from crossdock.mapping.rules import FieldRule
 from crossdock.mapping.spec import MappingSpec
 
@@ -79,6 +87,8 @@ def compile_spec(spec: MappingSpec) -> CompiledMapping:
         "_index": index_step,
         "_select": select_first,
         "_select_all": select_all,
+        "_select_in": select_first_in,
+        "_select_all_in": select_all_in,
         "_put": put_path,
         "_slot": slot,
         "_each": _each,

@@ -7,6 +7,7 @@ compiled code also asks this module to explain a failure (`diagnose`), so every 
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import jsonata
@@ -139,12 +140,16 @@ def _evaluate_value(rule: FieldRule, record: dict[str, Any]) -> Any:
     if rule.when is not None:
         present = get_path(record, rule.when)
         if present is None or present == "":
-            return None
+            return copied(rule.else_value)
     value = _source_value(rule, record)
+    if rule.when_matches is not None and not _found(rule.when_matches, value, "when_matches"):
+        return copied(rule.else_value)
     for transform in rule.transforms:
         value = _transform(transform)(value)
     if rule.value_map is not None and value is not None:
         value = _translate(rule, value)
+    if rule.value_patterns is not None and value is not None:
+        value = _classify(rule, value)
     if rule.uom is not None:
         value = rule.uom.convert(value, record)
     if rule.coercion is not None:
@@ -178,9 +183,34 @@ def _translate(rule: FieldRule, value: Any) -> Any:
         raise DataError(f"`map:` translates codes, got {describe(value)}")
     if value in rule.value_map:
         return rule.value_map[value]
+    return _unmapped(rule, value, f"{describe(value)} is not in the value map; add it under `map:`")
+
+
+def _classify(rule: FieldRule, value: Any) -> Any:
+    assert rule.value_patterns is not None  # the caller checked
+    for pattern, mapped in rule.value_patterns:
+        if _found(pattern, value, "map_patterns"):
+            return copied(mapped)
+    return _unmapped(rule, value, f"{describe(value)} matches none of `map_patterns:`; add a pattern")
+
+
+def _found(pattern: re.Pattern[str], value: Any, what: str) -> bool:
+    """True when a regular expression finds a match in a text value; null finds none."""
+    if value is None:
+        return False
+    if not isinstance(value, str):
+        raise DataError(f"{what} needs text, got {describe(value)}")
+    return pattern.search(value) is not None
+
+
+def _unmapped(rule: FieldRule, value: Any, problem: str) -> Any:
+    """A value no entry of a value map covers: kept, replaced by `map_default:`, or an error."""
+    if rule.map_passthrough:
+        transform = rule.passthrough_transform
+        return value if transform is None else _transform(transform)(value)
     if rule.has_map_default:
         return copied(rule.map_default)
-    raise DataError(f"{describe(value)} is not in the value map; add it under `map:` or set `map_default:`")
+    raise DataError(f"{problem}, or set `map_default:` or `map_passthrough:`")
 
 
 def _evaluate_each(rule: FieldRule, record: dict[str, Any]) -> Any:

@@ -1,8 +1,11 @@
 """Field paths into nested records: `BillingAddress.street`, `addresses[0].city`, `addresses[kind=bill_to].city`.
 
-Syntax: dot-separated keys; a key may be followed by `[n]` (list index, negative counts from the end) or
-`[key=value]` (the first list element whose `key` equals `value`; quotes around the value are optional). Keys are
-any text without `.`, `[`, `]`. In an `each:` path a selector in the last step keeps every matching element.
+Syntax: dot-separated keys; a key may be followed by `[n]` (list index, negative counts from the end),
+`[key=value]` (the first list element whose `key` equals `value`; quotes around the value are optional) or
+`[key in (a, b, c)]` (the first element whose `key` equals any of the comma-separated values; source paths only:
+`identifiers[scheme in (tax_id, ein, vat)].value`). Keys are any text without `.`, `[`, `]`; selector values are
+compared as text (numbers and booleans as their JSON text). In an `each:` path a selector in the last step keeps
+every matching element.
 """
 
 from __future__ import annotations
@@ -17,16 +20,21 @@ _KEY = r"[^.\[\]]+"
 _STEP_RE = re.compile(rf"(?P<key>{_KEY})?(?P<brackets>(?:\[[^\[\]]*\])*)")
 _BRACKET_RE = re.compile(r"\[([^\[\]]*)\]")
 _INDEX_RE = re.compile(r"-?\d+")
+_IN_RE = re.compile(r"(?P<key>[^=]+?)\s+in\s*\((?P<values>[^()]*)\)")
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One step of a path: a dict key, a list index, or a `[key=value]` selector on a list."""
+    """One step of a path: a dict key, a list index, or a selector on a list (`[key=value]`, `[key in (a, b)]`).
+
+    A `[key=value]` selector has `value`; a `[key in (...)]` selector has `values` (and no `value`).
+    """
 
     kind: Literal["key", "index", "select"]
     key: str = ""
     index: int = 0
     value: str = ""
+    values: tuple[str, ...] = ()
 
     def text(self) -> str:
         """The step as written in a spec."""
@@ -34,6 +42,8 @@ class Step:
             return self.key
         if self.kind == "index":
             return f"[{self.index}]"
+        if self.values:
+            return f"[{self.key} in ({', '.join(self.values)})]"
         return f"[{self.key}={self.value}]"
 
 
@@ -73,13 +83,23 @@ def _parse_bracket(text: str, inner: str) -> Step:
     inner = inner.strip()
     if _INDEX_RE.fullmatch(inner):
         return Step("index", index=int(inner))
+    listed = _IN_RE.fullmatch(inner)
+    if listed is not None:
+        values = tuple(_unquote(value.strip()) for value in listed["values"].split(","))
+        if not all(values):
+            raise ValueError(f"path {text!r}: `[{inner}]` must list values like `[scheme in (ein, vat)]`")
+        return Step("select", key=listed["key"].strip(), values=values)
     key, sep, value = inner.partition("=")
-    key, value = key.strip(), value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1]
+    key, value = key.strip(), _unquote(value.strip())
     if not sep or not key or not value:
         raise ValueError(f"path {text!r}: `[{inner}]` must be an index like `[0]` or a selector like `[kind=bill_to]`")
     return Step("select", key=key, value=value)
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
 
 
 def _type_name(value: Any) -> str:
@@ -101,6 +121,24 @@ def matches(element: Any, key: str, value: str) -> bool:
     if isinstance(found, int):
         return str(found) == value
     return False
+
+
+def matches_any(element: Any, key: str, values: frozenset[str]) -> bool:
+    """True when a list element is an object whose `key` equals one of the selector values (compared as text)."""
+    if not isinstance(element, dict):
+        return False
+    return _selector_text(element.get(key)) in values
+
+
+def _selector_text(found: Any) -> str | None:
+    """A field value as selectors compare it (as `matches` does): text as is, booleans and ints as JSON text."""
+    if isinstance(found, str):
+        return found
+    if isinstance(found, bool):
+        return "true" if found else "false"
+    if isinstance(found, int):
+        return str(found)
+    return None
 
 
 def index_step(container: Any, index: int) -> Any:
@@ -135,6 +173,27 @@ def select_all(container: Any, key: str, value: str) -> Any:
     return [element for element in container if matches(element, key, value)]
 
 
+def select_first_in(container: Any, key: str, values: frozenset[str]) -> Any:
+    """The first element of a list whose `key` equals one of `values`; None when there is none."""
+    if container is None:
+        return None
+    if not isinstance(container, list):
+        raise DataError(f"expected a list before [{key} in ({', '.join(sorted(values))})], got {_type_name(container)}")
+    for element in container:
+        if matches_any(element, key, values):
+            return element
+    return None
+
+
+def select_all_in(container: Any, key: str, values: frozenset[str]) -> Any:
+    """Every element of a list whose `key` equals one of `values` (for `each:` paths)."""
+    if container is None:
+        return None
+    if not isinstance(container, list):
+        raise DataError(f"expected a list before [{key} in ({', '.join(sorted(values))})], got {_type_name(container)}")
+    return [element for element in container if matches_any(element, key, values)]
+
+
 def get_path(record: Any, path: FieldPath, *, select_many: bool = False) -> Any:
     """Read a path from a record; missing keys give None, a wrong shape raises DataError naming the step."""
     current = record
@@ -149,6 +208,10 @@ def get_path(record: Any, path: FieldPath, *, select_many: bool = False) -> Any:
             current = current.get(step.key)
         elif step.kind == "index":
             current = index_step(current, step.index)
+        elif step.values:
+            accepted = frozenset(step.values)
+            many = select_many and position == last
+            current = (select_all_in if many else select_first_in)(current, step.key, accepted)
         elif select_many and position == last:
             current = select_all(current, step.key, step.value)
         else:

@@ -10,10 +10,19 @@ Where the value comes from (exactly one):
 
 What happens to it, in this order:
   when: Path                   only when this path has a value (not null, not ""); otherwise the field is null
-  transform: [...]             trim, upper, lower, {join: sep}, {split: sep}, {split: {sep, max, index}},
-                               {prefix: text}, {suffix: text}, {strip_prefix: text}
+  when_matches: regex          only when the `from:` value is text the pattern finds (Python `re.search`; anchor
+                               it with ^...$); otherwise null; a value that is not text is a MappingError
+  else: value                  the field's value instead of null when `when:` or `when_matches:` does not hold
+  transform: [...]             trim, upper, lower, upper_first (first character only), {join: sep},
+                               {split: sep}, {split: {sep, max, index}}, {prefix: text}, {suffix: text},
+                               {strip_prefix: text}, {match: regex} (the first group of the first match, or the
+                               whole match for a pattern without groups; null when nothing matches),
+                               {match: {pattern: regex, group: n}}
   map: {code: code} | name     value map (inline or from `value_maps:`); null passes; an unknown code is a
-  map_default: value           MappingError unless `map_default:` gives the value for it
+  map_default: value           MappingError unless `map_default:` gives the value for it, or
+  map_passthrough: true        keeps it unchanged (or through a plain transform: `map_passthrough: upper`)
+  map_patterns: {regex: v}     instead of `map:`, for text: the value of the first pattern found in it (tried in
+                               order, Python `re.search`), with the same null, map_default and passthrough rules
   uom: {from_unit, to_unit, factors}   quantity conversion; units are codes or {from: path}; factors are numbers
                                or {from: path} (a pack size); `factors:` defaults to the spec's `units:`
   type: str | int | float | decimal | bool | date | datetime   with `places:` (decimal), `format:` (parse) and
@@ -25,11 +34,12 @@ What happens to it, in this order:
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from crossdock.mapping.checks import RuleContext, check_keys, parse_pipeline, path_at, plain_value
+from crossdock.mapping.checks import RuleContext, check_keys, parse_pipeline, path_at, pattern_at, plain_value
 from crossdock.mapping.loader import LineMap
 from crossdock.mapping.paths import FieldPath, Step
 from crossdock.mapping.transforms import Coercion, Transform
@@ -44,6 +54,8 @@ RULE_KEYS = (
     "transform",
     "map",
     "map_default",
+    "map_passthrough",
+    "map_patterns",
     "uom",
     "type",
     "format",
@@ -53,6 +65,8 @@ RULE_KEYS = (
     "default",
     "omit_null",
     "when",
+    "when_matches",
+    "else",
 )
 _SOURCE_KEYS = ("from", "const", "expr", "each")
 
@@ -72,8 +86,11 @@ class FieldRule:
     rules: tuple[FieldRule, ...] = ()
     transforms: tuple[Transform, ...] = ()
     value_map: Mapping[Any, Any] | None = None
+    value_patterns: tuple[tuple[re.Pattern[str], Any], ...] | None = None
     has_map_default: bool = False
     map_default: Any = None
+    map_passthrough: bool = False
+    passthrough_transform: Transform | None = None
     uom: UomConversion | None = None
     coercion: Coercion | None = None
     required: bool = False
@@ -81,6 +98,9 @@ class FieldRule:
     default: Any = None
     omit_null: bool = False
     when: FieldPath | None = None
+    when_matches: re.Pattern[str] | None = None
+    has_else: bool = False
+    else_value: Any = None
 
     @property
     def source_text(self) -> str:
@@ -123,10 +143,7 @@ def parse_rule(ctx: RuleContext, target_text: Any, body: Any, line: int) -> Fiel
             raise ctx.error(body.line_of(flag), f"{flag} must be true or false, got {body[flag]!r}")
     fields["required"] = body.get("required", False)
     fields["omit_null"] = body.get("omit_null", ctx.omit_nulls)
-    if "when" in body:
-        if "each" in body:
-            raise ctx.error(body.line_of("when"), "`when:` applies to value fields, not list mappings")
-        fields["when"] = path_at(ctx, body["when"], body.line_of("when"), "when path")
+    fields.update(_parse_conditions(ctx, body))
     if "default" in body:
         at = body.line_of("default")
         if fields["required"]:
@@ -135,10 +152,32 @@ def parse_rule(ctx: RuleContext, target_text: Any, body: Any, line: int) -> Fiel
     return FieldRule(**fields)
 
 
+def _parse_conditions(ctx: RuleContext, body: LineMap) -> dict[str, Any]:
+    """`when:`, `when_matches:` and the `else:` value a field takes when they do not hold."""
+    at = body.line_of
+    fields: dict[str, Any] = {}
+    for key in ("when", "when_matches"):
+        if key in body and "each" in body:
+            raise ctx.error(at(key), f"`{key}:` applies to value fields, not list mappings")
+    if "when" in body:
+        fields["when"] = path_at(ctx, body["when"], at("when"), "when path")
+    if "when_matches" in body:
+        if "from" not in body or isinstance(body["from"], list):
+            raise ctx.error(at("when_matches"), "`when_matches:` tests the value of one `from:` path", "add one")
+        fields["when_matches"] = pattern_at(ctx, body["when_matches"], at("when_matches"), "when_matches")
+    if "else" in body:
+        if "when" not in body and "when_matches" not in body:
+            raise ctx.error(at("else"), "`else:` without a condition", "add `when:` or `when_matches:`")
+        fields.update(has_else=True, else_value=plain_value(ctx, body["else"], at("else"), "else"))
+    return fields
+
+
 def _parse_target(ctx: RuleContext, text: Any, line: int) -> FieldPath:
     target = path_at(ctx, text, line, "target field")
     if target.steps[-1].kind == "select":
         raise ctx.error(line, f"target {target.text!r} ends in a selector", "name the field to set inside it")
+    if any(step.values for step in target.steps):
+        raise ctx.error(line, f"target {target.text!r} has an `in` selector", "a target selector names one value")
     if any(step.kind == "index" and step.index < 0 for step in target.steps):
         raise ctx.error(line, f"target {target.text!r} has a negative index", "use 0, 1, ... in target paths")
     for before, after in itertools.pairwise(target.steps):
@@ -218,7 +257,7 @@ def _parse_each(ctx: RuleContext, target: FieldPath, body: LineMap) -> dict[str,
     line = body.line_of("each")
     if not target.plain:
         raise ctx.error(line, f"the target of a list mapping must be plain keys, got {target.text!r}")
-    for key in ("transform", "map", "uom", "type"):
+    for key in ("transform", "map", "map_patterns", "uom", "type"):
         if key in body:
             raise ctx.error(body.line_of(key), f"`{key}:` cannot apply to a list mapping", "put it on its fields")
     if "fields" not in body:

@@ -15,6 +15,10 @@ fields:                     # target path: source path, or a rule
   channel: {from: Type, map: channel, map_default: other}
   credit_limit.amount: {from: Credit_Limit__c, type: decimal, places: 2}
   credit_limit.currency: {from: CurrencyIsoCode, when: Credit_Limit__c}   # only with an amount
+  terms.code: {from: Payment_Terms__c, map: {Net 30: NET30}, map_passthrough: true}   # unknown terms kept
+  terms.net_days: {from: Payment_Terms__c, transform: {match: '([0-9]+)$'}, type: int}  # Net 45 -> 45
+  tax_id.scheme: {from: Tax_Id__c, map_patterns: {'^[0-9]{2}-[0-9]{7}$': ein}, map_default: tax_id}
+  sales_rep: {from: OwnerId, when_matches: '^005', else: unassigned}   # only a user id
   bill_to.city: BillingAddress.city
   contacts: {each: Contacts.records, fields: {email: {from: Email, transform: lower}}}
 ```

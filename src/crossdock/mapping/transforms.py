@@ -1,4 +1,4 @@
-"""Value transforms (trim, upper, join, split, ...) and type coercions (decimal, int, bool, date, ...).
+"""Value transforms (trim, upper, join, split, match, ...) and type coercions (decimal, int, bool, date, ...).
 
 Every function takes the value already read for a field and returns the new one; None passes through untouched, so
 a missing source value stays missing until `default`/`required` look at it. A value a function cannot handle raises
@@ -19,9 +19,10 @@ from crossdock.mapping.errors import DataError
 
 Fn = Callable[[Any], Any]
 
-# Names of transforms that take no argument; the compiler inlines these as str methods.
+# Names of transforms that take no argument; the compiler inlines the str methods among them.
 SIMPLE_TRANSFORMS = {"trim": "strip", "upper": "upper", "lower": "lower"}
-ARG_TRANSFORMS = ("join", "split", "prefix", "suffix", "strip_prefix")
+PLAIN_TRANSFORMS = (*SIMPLE_TRANSFORMS, "upper_first")
+ARG_TRANSFORMS = ("join", "split", "match", "prefix", "suffix", "strip_prefix")
 TYPES = ("str", "int", "float", "decimal", "bool", "date", "datetime")
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -38,7 +39,10 @@ def describe(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Transform:
-    """One declared transform: its name, text argument, and for `split` an optional part index and max splits."""
+    """One declared transform: its name, text argument, and for `split` an optional part index and max splits.
+
+    For `match` the argument is the pattern and `index` the group to keep (0: the whole match).
+    """
 
     name: str
     arg: str = ""
@@ -53,11 +57,19 @@ class Transform:
             return _join(self.arg)
         if self.name == "split":
             return _split(self.arg, self.maxsplit, self.index)
-        if self.name == "prefix":
-            return _text_fn("prefix", lambda text: self.arg + text)
-        if self.name == "suffix":
-            return _text_fn("suffix", lambda text: text + self.arg)
-        return _text_fn("strip_prefix", lambda text: text.removeprefix(self.arg))
+        if self.name == "match":
+            return _match(re.compile(self.arg), self.index or 0)
+        return _text_fn(self.name, self._text_body())
+
+    def _text_body(self) -> Callable[[str], str]:
+        arg = self.arg
+        bodies: dict[str, Callable[[str], str]] = {
+            "upper_first": lambda text: text[:1].upper() + text[1:],
+            "prefix": lambda text: arg + text,
+            "suffix": lambda text: text + arg,
+            "strip_prefix": lambda text: text.removeprefix(arg),
+        }
+        return bodies[self.name]
 
 
 def _str_method(name: str, method: str) -> Fn:
@@ -112,6 +124,20 @@ def _split(separator: str, maxsplit: int, index: int | None) -> Fn:
         if index is None:
             return parts
         return parts[index] if -len(parts) <= index < len(parts) else None
+
+    return apply
+
+
+def _match(pattern: re.Pattern[str], group: int) -> Fn:
+    search = pattern.search
+
+    def apply(value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise DataError(f"match needs text, got {describe(value)}")
+        found = search(value)
+        return None if found is None else found.group(group)
 
     return apply
 

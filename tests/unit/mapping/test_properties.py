@@ -48,11 +48,26 @@ RICH = compiled(
       refs[0].id: Id
       label: {expr: "$string(Count) & '-' & Name"}
       source: {const: test}
+      tax_id: "Ids[scheme in (ein, vat, 1, true)].value"
+      terms: {from: Terms, map: {Net 30: NET30, 1: one}, map_passthrough: true}
+      terms_upper: {from: Terms, map: {Net 30: NET30}, map_passthrough: upper}
+      net_days: {from: Terms, transform: {match: '([0-9]+)$'}, type: int, default: 0}
+      discount: {from: Terms, transform: {match: {pattern: '^([0-9.]+)/([0-9]+) ', group: 1}}, type: decimal}
+      scheme: {from: Terms, map_patterns: {'^[0-9]{2}-': ein, '^[A-Z]{2}': {vat: true}}, map_default: tax_id}
+      owner: {from: Owner, when_matches: '^005[0-9A-Za-z]{3}$', else: none, transform: lower}
+      "owners[kind=rep].id": {from: Owner, when_matches: '^005', when: Flag}
+      family: {from: Name, transform: [{split: {sep: ' ', index: 0}}, upper_first], when: Name}
+      standard: {const: false, when: Group, else: true}
+      taxes:
+        each: "Ids[scheme in (ein, vat)]"
+        fields:
+          value: {from: value, map_patterns: {'^[A-Z]': vat}, map_passthrough: true}
       items:
         each: "Items[kind=line]"
         fields:
           sku: {from: Sku, required: true, transform: trim}
           qty: {from: Qty, type: decimal}
+      strict_scheme: {from: Terms, map_patterns: {'^N': net}, omit_null: false}
     """
 )
 
@@ -66,6 +81,7 @@ words = st.sampled_from(["Acme", " acme co ", "Direct", "Web", "line", "bill_to"
 units = st.sampled_from(["CS", "DZ", "EA"])
 numbers = st.sampled_from(["12.5", "1e3", "-0", "7"]) | st.integers(-100, 100) | st.floats(-1e6, 1e6)
 dates = st.sampled_from(["2026-11-22", "2026-11-22T10:00:00Z", "2026-11-22T10:00:00.000+0000", "2026-11-22 08:00:00"])
+terms = st.sampled_from(["Net 30", "2/10 Net 30", "1..5/3 Net 9", "12-34", "DE12", "Net 30\n", "Due", "n"])
 odd = st.sampled_from(["", " ", "abc", "NaN", "2026-02-30", "11/22/2026", "PAL", "maybe", 0, True]) | json_values
 
 
@@ -77,6 +93,9 @@ def records_with(odd_values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[s
 
     element = st.fixed_dictionaries(
         {"kind": field(st.sampled_from(["line", "note"])), "Sku": field(words), "Qty": field(numbers)}
+    )
+    identifier = st.fixed_dictionaries(
+        {"scheme": field(st.sampled_from(["ein", "vat", "duns", 1, True])), "value": field(words | terms)}
     )
     return st.fixed_dictionaries(
         {
@@ -101,6 +120,10 @@ def records_with(odd_values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[s
             "Phone": field(words | st.none()),
             "Email": field(words),
             "Items": field(st.lists(element, max_size=3)),
+            "Ids": field(st.lists(identifier, max_size=3)),
+            "Terms": field(terms | words),
+            "Owner": field(st.sampled_from(["005Abc", "005ab", "005abcd", "REP7", "005Abc\n"])),
+            "Group": field(words | st.none()),
         }
     )
 
