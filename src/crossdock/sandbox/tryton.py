@@ -1,8 +1,8 @@
 """A real Tryton ERP for tests and the demo, run as `trytond` subprocesses on a copied SQLite database.
 
 Tryton is GPL-3 and never imported: the `trytond-admin` and `trytond` executables of the `crossdock[tryton-test]`
-extra are started and spoken to over JSON-RPC. Building a database takes about 30 s (module activation) plus the
-business setup over RPC (`tryton_setup`), so the fully set-up database is cached once per machine in
+extra are started and spoken to over JSON-RPC. Building a database takes about 50 s (module activation and the
+business setup over RPC, `tryton_setup`), so the fully set-up database is cached once per machine in
 `${XDG_CACHE_HOME:-~/.cache}/crossdock/tryton/<trytond version>-<hash>/` and each sandbox copies it: a start then costs
 the copy and the server's start-up.
 """
@@ -45,6 +45,7 @@ MODULES = (
     "sale_supply_drop_shipment",
     "sale_opportunity",
     "carrier",
+    "account_credit_limit",
 )
 DATABASE = "crossdock"
 USERNAME = "admin"

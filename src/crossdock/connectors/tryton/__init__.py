@@ -1,1 +1,1 @@
-"""Tryton ERP over JSON-RPC: customers (parties) and items (products) today; no Tryton code is imported."""
+"""Tryton ERP over JSON-RPC: customers (parties), items (products) and their list prices; no Tryton code is imported."""

@@ -37,7 +37,7 @@ def mapping_catalog(system: str) -> MappingCatalog:
 
 
 class TrytonConnector:
-    """A Tryton ERP: customers and items read by change cursor and upserted idempotently by canonical id."""
+    """A Tryton ERP: customers and items read by change cursor and upserted by canonical id; list prices read."""
 
     def __init__(
         self, system: str, settings: TrytonSettings, *, transport: httpx.AsyncBaseTransport | None = None
@@ -76,8 +76,14 @@ class TrytonConnector:
         for start in range(0, len(found.roots), _READ_CHUNK):
             views.extend(await resource.read(self._context, found.roots[start : start + _READ_CHUNK]))
         views.sort(key=lambda view: (view.changed_at, view.local_id))
+        # A record carrying the canonical id Crossdock wrote keeps it, even when read before its cross-reference.
         records = [
-            SourceRecord(local_id=str(view.local_id), payload=view.payload, changed_at=view.changed_at.isoformat())
+            SourceRecord(
+                local_id=str(view.local_id),
+                payload=view.payload,
+                changed_at=view.changed_at.isoformat(),
+                canonical_id=view.canonical_id,
+            )
             for view in views
         ]
         return ChangeBatch(records=records, next_cursor=found.cursor.dump(), more=found.more)

@@ -22,6 +22,8 @@ class View:
     local_id: int
     payload: dict[str, Any]
     changed_at: datetime
+    canonical_id: str | None = None
+    """The canonical id Crossdock wrote into the record (its identifier marker), if it carries one."""
 
 
 @dataclass(slots=True)
@@ -122,6 +124,17 @@ def decimal_text(value: Any) -> str | None:
         return None
     number = Decimal(value).normalize()
     return format(number.quantize(Decimal(1)) if number == number.to_integral_value() else number, "f")
+
+
+def amount_text(value: Any, places: int) -> str | None:
+    """A money amount as plain-notation text with at least the currency's `places` (`10` USD is `10.00`)."""
+    if value is None:
+        return None
+    number = Decimal(value).normalize()
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent < places:
+        number = number.quantize(Decimal(1).scaleb(-places))
+    return format(number, "f")
 
 
 def related(row: Mapping[str, Any], name: str, attribute: str) -> Any:

@@ -4,6 +4,7 @@ The payload (what inbound maps from and what outbound produces):
 
     {"id": 7, "code": "C-1001", "name": "Acme Supply", "active": true, "crossdock_id": "cus_0042",
      "customer_currency": "USD", "customer_payment_term": {"name": "N30", "net_days": 30},
+     "credit_limit": {"amount": "25000.00", "currency": "USD"},
      "identifiers": [{"type": "us_ein", "code": "12-3456789"}],
      "addresses": [{"party_name": null, "attn": null, "street": "1 Main St\\nSuite 2", "city": "Atlanta",
                     "postal_code": "30301", "subdivision": "US-GA", "country": "US", "invoice": true,
@@ -12,16 +13,30 @@ The payload (what inbound maps from and what outbound produces):
 
 `id` and `crossdock_id` are read-only here. The canonical id is kept as an untyped party identifier whose code is
 `<id_prefix><canonical id>`, so a write repeated after a crash finds the party it created the first time.
+
+`credit_limit` is the party's `credit_limit_amount` (module account_credit_limit), which Tryton keeps in the
+company currency; null means no limit. A null credit limit in a write leaves the party's as it is (a new party gets
+Tryton's default); one in another currency is refused, as is any on a Tryton without that module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from crossdock.connectors.tryton.capture import Stream
 from crossdock.connectors.tryton.client import TrytonError
-from crossdock.connectors.tryton.resources.base import Context, View, flag, newest, plan_rows, related, text
+from crossdock.connectors.tryton.resources.base import (
+    Context,
+    View,
+    amount_text,
+    flag,
+    newest,
+    plan_rows,
+    related,
+    text,
+)
 from crossdock.connectors.tryton.resources.references import COUNTRY, CURRENCY, PAYMENT_TERM, SUBDIVISION
 from crossdock.ports.connector import ErrorKind, UpsertRequest, UpsertResult
 
@@ -37,6 +52,7 @@ _PARTY_FIELDS = [
     "customer_currency.code",
     "customer_payment_term.name",
 ]
+CREDIT_LIMIT = "credit_limit_amount"
 _ADDRESS_FIELDS = [
     "party",
     "sequence",
@@ -59,7 +75,6 @@ _IDENTIFIER_KEYS = ("type", "code")
 _ORDER = (("party", "ASC"), ("sequence", "ASC"), ("id", "ASC"))
 MANAGED_MECHANISMS = frozenset({"email", "phone", "mobile", "fax", "website"})
 """Contact mechanism types with a canonical channel; Skype, SIP and the like are left as Tryton has them."""
-MANAGED_MECHANISMS = frozenset({"email", "phone", "mobile", "fax", "website"})
 
 
 class CustomerResource:
@@ -74,21 +89,21 @@ class CustomerResource:
     )
 
     def __init__(self) -> None:
-        self._own_parties: set[int] | None = None
+        self._own_parties: set[int] = set()
         self._company_currency: str | None = None
+        self._currency_digits = 2
+        self._credit_limits: bool | None = None
+        """Whether parties have a credit limit (account_credit_limit is activated); None until asked."""
 
     async def read(self, ctx: Context, ids: Sequence[int]) -> list[View]:
         """Parties `ids` with their rows; the company's own parties (itself, its employees) are never customers."""
+        await self._load_company(ctx)
         rows = await self._rows(ctx, ids)
-        if self._own_parties is None:
-            companies = await ctx.client.search_read("company.company", [], ["party", "currency.code"])
-            employees = await ctx.client.search_read("company.employee", [], ["party"], context=_ALL)
-            self._own_parties = {int(row["party"]) for row in (*companies, *employees)}
-            self._company_currency = related(companies[0], "currency", "code") if companies else None
         return [await self._view(ctx, *row) for party_id, row in rows.items() if party_id not in self._own_parties]
 
     async def upsert(self, ctx: Context, request: UpsertRequest) -> UpsertResult:
         """Write the party found by local id, else by the canonical id it carries, else create it."""
+        await self._load_company(ctx)
         marker = ctx.settings.id_prefix + request.canonical_id
         party_id = int(request.local_id) if request.local_id else None
         if party_id is None:
@@ -106,6 +121,21 @@ class CustomerResource:
             )
         changed = await self._update(ctx, request.payload, marker, *rows[party_id])
         return UpsertResult(request.canonical_id, local_id=str(party_id), details={"changed": changed})
+
+    async def _load_company(self, ctx: Context) -> None:
+        """The company's own parties, its currency, and whether parties have credit limits: read once."""
+        if self._credit_limits is not None:
+            return
+        company = (await ctx.client.context()).get("company")
+        companies = await ctx.client.search_read("company.company", [], ["party", "currency.code", "currency.digits"])
+        employees = await ctx.client.search_read("company.employee", [], ["party"], context=_ALL)
+        self._own_parties = {int(row["party"]) for row in (*companies, *employees)}
+        # The user's company is the one whose currency Tryton sells in and keeps credit limits in.
+        current = next((c for c in companies if c["id"] == company), companies[0] if companies else None)
+        if current is not None:
+            self._company_currency = related(current, "currency", "code")
+            self._currency_digits = int(related(current, "currency", "digits") or 2)
+        self._credit_limits = CREDIT_LIMIT in await ctx.client.fields_get(PARTY, [CREDIT_LIMIT])
 
     async def _create(self, ctx: Context, payload: Mapping[str, Any], marker: str) -> int:
         values = await self._values(ctx, payload)
@@ -170,7 +200,8 @@ class CustomerResource:
     ) -> dict[int, tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]]:
         if not ids:
             return {}
-        parties = await ctx.client.search_read(PARTY, [("id", "in", list(ids))], _PARTY_FIELDS, context=_ALL)
+        fields = [*_PARTY_FIELDS, CREDIT_LIMIT] if self._credit_limits else _PARTY_FIELDS
+        parties = await ctx.client.search_read(PARTY, [("id", "in", list(ids))], fields, context=_ALL)
         found = [int(p["id"]) for p in parties]
         children = [("party", "in", found)]
         addresses = await ctx.client.search_read("party.address", children, _ADDRESS_FIELDS, order=_ORDER)
@@ -196,16 +227,23 @@ class CustomerResource:
     ) -> View:
         prefix = ctx.settings.id_prefix
         markers = [i for i in identifiers if not i["type"] and str(i["code"]).startswith(prefix)]
+        crossdock_id = str(markers[0]["code"])[len(prefix) :] if markers else None
         term = related(party, "customer_payment_term", "name")
+        limit = party.get(CREDIT_LIMIT)
         payload = {
             "id": int(party["id"]),
             "code": text(party["code"]),
             "name": text(party["name"]),
             "active": flag(party["active"]),
-            "crossdock_id": str(markers[0]["code"])[len(prefix) :] if markers else None,
+            "crossdock_id": crossdock_id,
             # Tryton sells in the company's currency to a party that names none.
             "customer_currency": related(party, "customer_currency", "code") or self._company_currency,
             "customer_payment_term": {"name": term, "net_days": await ctx.references.net_days(term)} if term else None,
+            "credit_limit": (
+                {"amount": amount_text(limit, self._currency_digits), "currency": self._company_currency}
+                if limit is not None
+                else None
+            ),
             "identifiers": [
                 {"type": i["type"] or None, "code": text(i["code"])} for i in identifiers if i not in markers
             ],
@@ -213,7 +251,7 @@ class CustomerResource:
             "contact_mechanisms": [_row(m, _MECHANISM_KEYS, ids=False) for m in mechanisms],
         }
         stamps = [row["last_modified_at"] for row in (party, *addresses, *mechanisms, *identifiers)]
-        return View(int(party["id"]), payload, newest(*stamps))
+        return View(int(party["id"]), payload, newest(*stamps), crossdock_id)
 
     async def _values(self, ctx: Context, payload: Mapping[str, Any]) -> dict[str, Any]:
         term = payload.get("customer_payment_term")
@@ -227,7 +265,26 @@ class CustomerResource:
             values["code"] = payload["code"]
         if payload.get("active") is not None:
             values["active"] = bool(payload["active"])
+        if payload.get("credit_limit") is not None:
+            values[CREDIT_LIMIT] = self._credit_limit(ctx, payload["credit_limit"])
         return values
+
+    def _credit_limit(self, ctx: Context, limit: Mapping[str, Any]) -> Decimal:
+        """The amount of a credit limit Tryton can hold: in the company currency, on a Tryton that has them."""
+        if not self._credit_limits:
+            raise TrytonError(
+                ErrorKind.CONFIGURATION,
+                f"{ctx.system}: Tryton has no credit limits; activate the account_credit_limit module there, or "
+                "drop credit_limit from the Tryton customer outbound mapping",
+            )
+        if limit.get("currency") != self._company_currency:
+            raise TrytonError(
+                ErrorKind.DATA_QUALITY,
+                f"{ctx.system}: Tryton keeps credit limits in the company currency {self._company_currency}, not "
+                f"{limit.get('currency')}; set this account's limit in Tryton, or send it in "
+                f"{self._company_currency}",
+            )
+        return Decimal(str(limit["amount"]))
 
     async def _addresses(self, ctx: Context, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         rows = []

@@ -154,6 +154,7 @@ class ItemResource:
     ) -> View:
         prefix = ctx.settings.id_prefix
         markers = [i for i in identifiers if not i["type"] and str(i["code"]).startswith(prefix)]
+        crossdock_id = str(markers[0]["code"])[len(prefix) :] if markers else None
         default_uom = related(template, "default_uom", "symbol")
         payload = {
             "id": int(product["id"]),
@@ -171,7 +172,7 @@ class ItemResource:
             "list_price": decimal_text(template["list_price"]),
             "account_category": _tax_class(ctx, related(template, "account_category", "name")),
             "categories": [await ctx.references.key(CATEGORY, int(c)) for c in template["categories"]],
-            "crossdock_id": str(markers[0]["code"])[len(prefix) :] if markers else None,
+            "crossdock_id": crossdock_id,
             "identifiers": [
                 {"type": i["type"] or None, "code": text(i["code"])} for i in identifiers if i not in markers
             ],
@@ -182,7 +183,7 @@ class ItemResource:
             template["last_modified_at"],
             *(i["last_modified_at"] for i in identifiers),
         ]
-        return View(int(product["id"]), payload, newest(*stamps))
+        return View(int(product["id"]), payload, newest(*stamps), crossdock_id)
 
     async def _template_values(
         self, ctx: Context, payload: Mapping[str, Any], current_categories: Sequence[int]
