@@ -62,6 +62,15 @@ CONNECTOR_TYPES: dict[str, ConnectorFactory] = {
 }
 
 
+def capture_verbs(entity: str) -> tuple[str, str]:
+    """The event verbs a capture uses for a first sighting and a change: `created`/`updated` where the catalogue
+    has both, else `updated` for both (a price list or an inventory position is only ever updated)."""
+    from crossdock.events.catalogue import CATALOGUE
+
+    created = CATALOGUE.find(f"crossdock.{entity}.created.v1")
+    return ("created" if created is not None else "updated", "updated")
+
+
 def default_consumer_id() -> str:
     """A consumer id unique to this process: host and pid, so a restarted worker is a new consumer."""
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -87,7 +96,11 @@ class Runtime:
         for flow in self.flows:
             source = self.connectors.get(flow.source_system)
             if source is not None:
-                captures.append(CaptureRunner(flow, source, self.store, self.publisher, self.mappings, self.governor()))
+                verbs = capture_verbs(flow.entity)
+                governor = self.governor()
+                captures.append(
+                    CaptureRunner(flow, source, self.store, self.publisher, self.mappings, governor, verbs=verbs)
+                )
             deliveries.extend(
                 DeliveryRunner(
                     flow, target, self.connector(target.system), self.store, self.log, self.mappings, consumer=consumer

@@ -23,7 +23,12 @@ def test_demo_syncs_both_ways_without_loss_duplicates_or_echo(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
-    assert summary["records_synced"] == {"customer-crm-to-erp": 200, "item-erp-to-crm": 500, "customer-erp-to-crm": 20}
+    assert summary["records_synced"] == {
+        "customer-crm-to-erp": 200,
+        "item-erp-to-crm": 500,
+        "price-list-erp-to-crm": 500,
+        "customer-erp-to-crm": 20,
+    }
     assert summary["writes_after_sync"] == 0
     assert (summary["lost"], summary["duplicated"]) == (0, 0)
     assert summary["exceptions_by_class"] == {"policy_violation": 1}

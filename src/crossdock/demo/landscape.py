@@ -32,7 +32,7 @@ GOVERNANCE = {"technical_owner": "Integration team", "sla": "15m", "criticality"
 
 
 def default_flows() -> list[dict[str, Any]]:
-    """Customer master both ways, item master ERP → CRM."""
+    """Customer master both ways; item master and list prices ERP → CRM."""
     return [
         {
             "name": "customer-crm-to-erp",
@@ -55,6 +55,14 @@ def default_flows() -> list[dict[str, Any]]:
             "source": {"system": "erp", "entity": "item"},
             "targets": [{"system": "crm", "entity": "item"}],
             "business_owner": "Product Management",
+            "system_of_record": "erp",
+            **GOVERNANCE,
+        },
+        {
+            "name": "price-list-erp-to-crm",
+            "source": {"system": "erp", "entity": "price_list"},
+            "targets": [{"system": "crm", "entity": "price_list"}],
+            "business_owner": "Pricing",
             "system_of_record": "erp",
             **GOVERNANCE,
         },

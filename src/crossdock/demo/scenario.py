@@ -146,12 +146,16 @@ async def _summary(
     codes = [p["ProductCode"] for p in products]
     lost += len(set(skus) - set(codes))
     duplicated += len(codes) - len(set(codes))
+    entries = await crm.query("SELECT Id, Product2.ProductCode, UnitPrice FROM PricebookEntry WHERE IsActive = true")
+    priced = [str(e["Product2"]["ProductCode"]) for e in entries if e.get("Product2")]
+    lost += len(set(skus) - set(priced))
+    duplicated += len(priced) - len(set(priced))
     return {
-        "scenario": "customer master CRM ↔ ERP with ownership; item master ERP → CRM (Tryton + Salesforce sandbox)",
+        "scenario": "customers CRM ↔ ERP with ownership; items and list prices ERP → CRM (Tryton + Salesforce sandbox)",
         "records_synced": synced,
         "exceptions_by_class": by_class,
         "exceptions": [{"class": e.exception_class.value, "reason": e.reason} for e in open_exceptions[:20]],
         "lost": lost,
         "duplicated": duplicated,
-        "checked": {"accounts": len(account_ids), "items": len(skus)},
+        "checked": {"accounts": len(account_ids), "items": len(skus), "price_book_entries": len(priced)},
     }

@@ -188,5 +188,14 @@ class PricebookWriter:
                 f"{failed[0].error}",
                 retry_after_s=worst.error.retry_after_s,
             )
-            return UpsertResult(canonical_id, local_id=price_list.pricebook_id, error=error, details=details)
-        return UpsertResult(canonical_id, local_id=price_list.pricebook_id, created=price_list.created, details=details)
+            return UpsertResult(canonical_id, local_id=self._local_id(price_list), error=error, details=details)
+        return UpsertResult(
+            canonical_id, local_id=self._local_id(price_list), created=price_list.created, details=details
+        )
+
+    def _local_id(self, price_list: _PriceList) -> str | None:
+        """A group list owns its price book; base lists share the standard one, so each is known by its canonical
+        id within it (a cross-reference must name one record per canonical object)."""
+        if price_list.pricebook_id is not None and price_list.pricebook_id == self._standard_id:
+            return f"{price_list.pricebook_id}:{price_list.request.canonical_id}"
+        return price_list.pricebook_id

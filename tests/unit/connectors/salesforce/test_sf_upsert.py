@@ -217,7 +217,7 @@ async def test_price_lists_fill_price_books_without_rewriting_unchanged_entries(
     }
     results = await connector.upsert("price_list", [UpsertRequest("prl_base", base)])
     assert results[0].ok, results[0].error
-    assert results[0].local_id == "01sSTD"
+    assert results[0].local_id == "01sSTD:prl_base", "base lists share the standard book: known by their id in it"
     assert results[0].details == {"skipped_uoms": ["itm_c:CS"], "entries": 3}
     assert upsert_books.call_count == 0  # the base list is the standard price book
     assert _body(create.calls.last.request)["records"] == [
