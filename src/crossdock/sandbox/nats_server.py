@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from crossdock.sandbox.process import kill, terminate
 
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
@@ -131,22 +132,12 @@ class NatsServerProcess:
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), and SIGKILL if it does not exit in time."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=_STOP_TIMEOUT_S)
+        terminate(process, _STOP_TIMEOUT_S)
 
     def kill(self) -> None:
         """Kill -9: no chance to flush anything, as in a power cut of the process."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.kill()
-        process.wait(timeout=_STOP_TIMEOUT_S)
+        kill(process, _STOP_TIMEOUT_S)
 
     def restart(self, *, hard: bool = False) -> None:
         """Stop (or kill, when `hard`) and start again on the same port and store directory."""

@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import httpx
 
 from crossdock.sandbox import tryton_setup
 from crossdock.sandbox.nats_server import free_port
+from crossdock.sandbox.process import kill, terminate
 
 MODULES = (
     "party",
@@ -218,15 +218,12 @@ class TrytonSandbox:
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), and SIGKILL if it does not exit in time."""
         process, self._process = self._process, None
-        if process is not None:
-            _terminate(process)
+        terminate(process, _STOP_TIMEOUT_S)
 
     def kill(self) -> None:
         """Kill -9, as in a crash of the ERP."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(timeout=_STOP_TIMEOUT_S)
+        kill(process, _STOP_TIMEOUT_S)
 
     def restart(self, *, hard: bool = False) -> TrytonEndpoint:
         """Stop (or kill, when `hard`) and start again on the same port and database."""
@@ -285,17 +282,6 @@ class TrytonSandbox:
             if not (target / "ready").exists():
                 _build(bin_dir, target, self._today)
         return target
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=_STOP_TIMEOUT_S)
 
 
 def _build(bin_dir: Path, target: Path, today: date) -> None:

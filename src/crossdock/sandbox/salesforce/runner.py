@@ -16,7 +16,6 @@ import gc
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from crossdock.sandbox.nats_server import free_port
+from crossdock.sandbox.process import kill, terminate
 from crossdock.sandbox.salesforce.faults import Fault
 
 _START_TIMEOUT_S = 30.0
@@ -220,21 +220,12 @@ class SalesforceSandbox:
             self._server = None
             self._thread = None
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=_STOP_TIMEOUT_S)
+        terminate(process, _STOP_TIMEOUT_S)
 
     def kill(self) -> None:
         """Kill -9 the subprocess (no chance to flush anything)."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(timeout=_STOP_TIMEOUT_S)
+        kill(process, _STOP_TIMEOUT_S)
 
     def restart(self, *, hard: bool = False) -> str:
         """Stop (or kill, when `hard`) and start again on the same port and database."""
