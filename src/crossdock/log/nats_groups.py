@@ -2,8 +2,9 @@
 
 - Each (group, partition) has a durable pull consumer `<group>__p<N>` filtered to the partition's subject, with
   AckPolicy.ALL: acking offset N commits everything before it in the partition, so the consumer's ack floor is the
-  group's committed position. The server never redelivers on its own (ack_wait is a day); the log repositions the
-  consumer instead, which is what keeps order per subject.
+  group's committed position. The log repositions the consumer itself, which is what keeps order per subject; the
+  server's own redelivery (ack_wait, several lease lifetimes) is only a backstop for messages a dead owner's pull
+  took after a takeover.
 - A partition is read only by the consumer holding its lease: a key in the `<stream>_LEASES` bucket written with
   compare-and-set (expected last subject sequence) that expires with the bucket's max_age (the lease TTL) unless
   renewed. Members heartbeat in the same bucket; each takes at most ceil(partitions / live members) and gives back
@@ -41,7 +42,11 @@ from crossdock.log.nats_wire import (
 
 log = logging.getLogger(__name__)
 
-ACK_WAIT_S = 86_400.0
+# The server redelivers what stays unacked this long. The log repositions consumers itself (that keeps the order);
+# this is the backstop for messages a dead owner's still-open pull request took after a takeover, which would
+# otherwise sit unacked and stall the partition. Several lease lifetimes, so a live owner is never overtaken.
+ACK_WAIT_FLOOR_S = 30.0
+ACK_WAIT_LEASES = 10
 MAX_ACK_PENDING = 20_000
 _EXPECTED_LAST = "Nats-Expected-Last-Subject-Sequence"
 
@@ -95,7 +100,7 @@ class NatsGroups:
             "filter_subject": self._names.partition_subject(partition),
             "deliver_policy": "all",
             "ack_policy": "all",
-            "ack_wait": nanos(ACK_WAIT_S),
+            "ack_wait": nanos(max(ACK_WAIT_FLOOR_S, ACK_WAIT_LEASES * self.lease_ttl_s)),
             "max_deliver": -1,
             "max_ack_pending": MAX_ACK_PENDING,
             "replay_policy": "instant",
