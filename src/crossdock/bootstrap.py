@@ -11,7 +11,6 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from crossdock.config import EventLogBackend, Settings, SystemConfig
 from crossdock.ports.connector import Connector
@@ -113,6 +112,11 @@ class Runtime:
         """What every captured change passes before it is logged: echo suppression, then attribute ownership."""
         policy = OwnershipPolicy(self.settings.ownership)
         return GovernorChain([EchoSuppressor(), OwnershipGovernor(policy)])
+
+    def unguarded(self, system: str) -> Connector:
+        """The connector itself, behind its circuit breaker: for tools and tests that use a client directly."""
+        connector = self.connector(system)
+        return connector.inner if isinstance(connector, GuardedConnector) else connector
 
     def connector(self, system: str) -> Connector:
         """The connector of a configured system."""
@@ -250,7 +254,6 @@ async def bootstrap(
     connectors: dict[str, Connector] | None = None,
     mappings: Mappings | None = None,
     validate: Validate | None = None,
-    **_: Any,
 ) -> Runtime:
     """Wire a Runtime from settings; every keyword replaces the adapter the settings would pick."""
     store = store or open_store(settings)

@@ -11,14 +11,12 @@ from crossdock.connectors.tryton.connector import TrytonConnector
 from crossdock.demo.actors import CrmUser
 from crossdock.demo.landscape import Landscape
 from crossdock.ports.store import ExceptionClass
-from crossdock.sync.resilience import GuardedConnector
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tryton, pytest.mark.timeout(300)]
 
 
 def erp(runtime: Runtime) -> TrytonConnector:
-    connector = runtime.connector("erp")
-    inner = connector.inner if isinstance(connector, GuardedConnector) else connector
+    inner = runtime.unguarded("erp")
     assert isinstance(inner, TrytonConnector)
     return inner
 

@@ -16,26 +16,17 @@ import httpx
 
 from crossdock.bootstrap import Runtime, bootstrap
 from crossdock.config import load_settings
-from crossdock.demo.landscape import GOVERNANCE, Landscape
+from crossdock.demo.landscape import Landscape, flow
 
-FLOW = {
-    "name": "customer-erp-to-crm",
-    "source": {"system": "erp", "entity": "customer"},
-    "targets": [{"system": "crm", "entity": "customer"}],
-    "business_owner": "Finance",
-    "system_of_record": "erp",
-    **GOVERNANCE,
-}
+FLOW = flow("erp", "crm", "customer", "Finance")
 GROUP = "flow.customer-erp-to-crm.crm"
 
 
 async def seed_tryton(runtime: Runtime, customers: int) -> float:
     """Create the ERP's customers over JSON-RPC, 500 per call; return the seconds it took (not measured)."""
     from crossdock.connectors.tryton.connector import TrytonConnector
-    from crossdock.sync.resilience import GuardedConnector
 
-    connector = runtime.connector("erp")
-    tryton = connector.inner if isinstance(connector, GuardedConnector) else connector
+    tryton = runtime.unguarded("erp")
     assert isinstance(tryton, TrytonConnector)
     client = tryton.client
     [us] = await client.search("country.country", [("code", "=", "US")], limit=1)

@@ -31,41 +31,25 @@ DEFAULT_OWNERSHIP: dict[str, dict[str, str]] = {
 GOVERNANCE = {"technical_owner": "Integration team", "sla": "15m", "criticality": "high"}
 
 
+def flow(source: str, target: str, entity: str, business_owner: str) -> dict[str, Any]:
+    """A flow for crossdock.yaml, named `<entity>-<source>-to-<target>`, with its governance fields."""
+    return {
+        "name": f"{entity.replace('_', '-')}-{source}-to-{target}",
+        "source": {"system": source, "entity": entity},
+        "targets": [{"system": target, "entity": entity}],
+        "business_owner": business_owner,
+        "system_of_record": source,
+        **GOVERNANCE,
+    }
+
+
 def default_flows() -> list[dict[str, Any]]:
     """Customer master both ways; item master and list prices ERP → CRM."""
     return [
-        {
-            "name": "customer-crm-to-erp",
-            "source": {"system": "crm", "entity": "customer"},
-            "targets": [{"system": "erp", "entity": "customer"}],
-            "business_owner": "Sales Operations",
-            "system_of_record": "crm",
-            **GOVERNANCE,
-        },
-        {
-            "name": "customer-erp-to-crm",
-            "source": {"system": "erp", "entity": "customer"},
-            "targets": [{"system": "crm", "entity": "customer"}],
-            "business_owner": "Finance",
-            "system_of_record": "erp",
-            **GOVERNANCE,
-        },
-        {
-            "name": "item-erp-to-crm",
-            "source": {"system": "erp", "entity": "item"},
-            "targets": [{"system": "crm", "entity": "item"}],
-            "business_owner": "Product Management",
-            "system_of_record": "erp",
-            **GOVERNANCE,
-        },
-        {
-            "name": "price-list-erp-to-crm",
-            "source": {"system": "erp", "entity": "price_list"},
-            "targets": [{"system": "crm", "entity": "price_list"}],
-            "business_owner": "Pricing",
-            "system_of_record": "erp",
-            **GOVERNANCE,
-        },
+        flow("crm", "erp", "customer", "Sales Operations"),
+        flow("erp", "crm", "customer", "Finance"),
+        flow("erp", "crm", "item", "Product Management"),
+        flow("erp", "crm", "price_list", "Pricing"),
     ]
 
 

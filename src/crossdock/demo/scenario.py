@@ -21,7 +21,6 @@ from crossdock.config import load_settings
 from crossdock.demo.actors import CrmUser, ErpUser, crm_accounts
 from crossdock.demo.landscape import Landscape
 from crossdock.ports.store import ExceptionStatus
-from crossdock.sync.resilience import GuardedConnector
 
 ACCOUNTS = 200
 ITEMS = 500
@@ -30,9 +29,7 @@ Say = Callable[[str], None]
 
 def tryton_client(runtime: Runtime) -> Any:
     """The ERP connector's JSON-RPC client."""
-    connector = runtime.connector("erp")
-    inner = connector.inner if isinstance(connector, GuardedConnector) else connector
-    return inner.client  # type: ignore[attr-defined]
+    return runtime.unguarded("erp").client  # type: ignore[attr-defined]
 
 
 async def _until_quiet(runtime: Runtime, passes: int = 20) -> dict[str, int]:
