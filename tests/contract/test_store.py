@@ -43,6 +43,7 @@ from crossdock.store.schema import VERSION_TABLE, current_revision, head_revisio
 from crossdock.store.sql import store_url
 from crossdock.store.tables import metadata
 from tests.support.services import require_postgres
+from tests.support.stores import contract_store
 
 AnyStore = MemoryStore | SqlStore
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -93,21 +94,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyStore]:
     """An empty, migrated store of the parametrised backend."""
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    if request.param == "sqlite":
-        sqlite_store = SqlStore(f"sqlite:///{tmp_path / 'store.db'}")
-        sqlite_store.migrate()
-        yield sqlite_store
-        sqlite_store.dispose()
-        return
-    pg_store = SqlStore(request.getfixturevalue("postgres_url"))
-    yield pg_store
-    with pg_store.engine.begin() as connection:
-        names = ", ".join(table.name for table in metadata.sorted_tables)
-        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    pg_store.dispose()
+    with contract_store(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as opened:
+        yield opened
 
 
 def delivery(event_id: str, *, flow: str = FLOW, target: str = TARGET) -> Delivery:

@@ -11,12 +11,14 @@ import copy
 import itertools
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
 from crossdock.ports.store import (
+    CLAIMABLE_STATES,
     BusinessException,
     CrossReference,
     CrossReferences,
@@ -28,8 +30,17 @@ from crossdock.ports.store import (
     ExceptionStatus,
     GoldenRecord,
     GoldenRecords,
+    InstanceChange,
     LineageEntry,
     LineageLog,
+    Outbox,
+    OutboxEntry,
+    ProcessAction,
+    ProcessInstance,
+    ProcessRepository,
+    ProcessSignal,
+    ProcessState,
+    ProcessStep,
 )
 from crossdock.store.errors import (
     CrossReferenceConflictError,
@@ -56,6 +67,12 @@ class _Records:
     exceptions: dict[int, BusinessException] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
     golden: dict[tuple[str, str], GoldenRecord] = field(default_factory=dict)
+    instances: dict[str, ProcessInstance] = field(default_factory=dict)
+    # Per instance, seq -> row; a change replaces an instance's whole dict, so copies never share a changed one.
+    steps: dict[str, dict[int, ProcessStep]] = field(default_factory=dict)
+    signals: dict[str, ProcessSignal] = field(default_factory=dict)
+    actions: list[ProcessAction] = field(default_factory=list)
+    outbox: dict[str, OutboxEntry] = field(default_factory=dict)  # by event id, in insertion order
 
     def copy(self) -> _Records:
         """A copy whose containers can change without touching this one."""
@@ -67,6 +84,11 @@ class _Records:
             dict(self.exceptions),
             dict(self.cursors),
             dict(self.golden),
+            dict(self.instances),
+            dict(self.steps),
+            dict(self.signals),
+            list(self.actions),
+            dict(self.outbox),
         )
 
 
@@ -117,6 +139,8 @@ class MemoryUnitOfWork:
         self.exceptions: ExceptionQueue = MemoryExceptionQueue(self)
         self.cursors: Cursors = MemoryCursors(self)
         self.golden: GoldenRecords = MemoryGoldenRecords(self)
+        self.processes: ProcessRepository = MemoryProcessRepository(self)
+        self.outbox: Outbox = MemoryOutbox(self)
 
     def __enter__(self) -> Self:
         if self._open:
@@ -407,3 +431,295 @@ class MemoryGoldenRecords:
         )
         self._uow.change(lambda records: records.golden.__setitem__((record.entity, record.canonical_id), stored))
         return copy.deepcopy(stored)
+
+
+def _stored_value(value: Any) -> Any:
+    """A JSON column's value as it reads back."""
+    return json.loads(json.dumps(value))
+
+
+class MemoryProcessRepository:
+    """ProcessRepository in memory."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def create(self, instance: ProcessInstance) -> bool:
+        """Insert a new instance; False when a live instance of the definition already has the business key."""
+        records = self._uow.records()
+        if instance.id in records.instances:
+            return False
+        for known in records.instances.values():
+            same_key = (known.definition, known.business_key) == (instance.definition, instance.business_key)
+            if same_key and known.state.live and instance.state.live:
+                return False
+        now = utc_now()
+        created_at = stamp(instance.created_at, now)
+        row = replace(
+            instance,
+            input=_as_stored(instance.input),
+            result=_stored_value(instance.result),
+            created_at=created_at,
+            updated_at=stamp(instance.updated_at, created_at),
+        )
+        self._uow.change(lambda r: r.instances.__setitem__(row.id, row))
+        return True
+
+    def get(self, instance_id: str, *, for_update: bool = False) -> ProcessInstance | None:
+        """One instance; a writing unit already holds the store's lock, so `for_update` needs nothing more."""
+        return copy.deepcopy(self._uow.records().instances.get(instance_id))
+
+    def find(self, definition: str, business_key: str) -> ProcessInstance | None:
+        """The live instance for the key, else the newest finished one."""
+        hits = [
+            i
+            for i in self._uow.records().instances.values()
+            if (i.definition, i.business_key) == (definition, business_key)
+        ]
+        if not hits:
+            return None
+        return copy.deepcopy(max(hits, key=lambda i: (i.state.live, i.created_at, i.id)))
+
+    def update(self, instance: ProcessInstance) -> None:
+        """Write every field of an existing instance."""
+        records = self._uow.records()
+        current = records.instances.get(instance.id)
+        if current is None:
+            return
+        row = replace(
+            instance,
+            input=_as_stored(instance.input),
+            result=_stored_value(instance.result),
+            created_at=current.created_at,
+            updated_at=utc_now(),
+        )
+        self._uow.change(lambda r: r.instances.__setitem__(row.id, row))
+
+    def steps(self, instance_ids: Sequence[str]) -> dict[str, list[ProcessStep]]:
+        """The journal of each instance, by seq."""
+        journals = self._uow.records().steps
+        return {
+            instance_id: [row for _, row in sorted(journals.get(instance_id, {}).items())]
+            for instance_id in instance_ids
+        }
+
+    def claim(
+        self,
+        *,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        versions: Sequence[tuple[str, int]],
+        limit: int,
+    ) -> list[ProcessInstance]:
+        """Take up to `limit` due instances of the given definition versions under a lease."""
+        records = self._uow.records()
+        wanted = set(versions)
+        due = sorted(
+            (
+                i
+                for i in records.instances.values()
+                if i.state in CLAIMABLE_STATES
+                and (i.definition, i.version) in wanted
+                and (i.owner is None or (i.lease_until is not None and i.lease_until < now))
+                and (
+                    (i.wake_at is not None and i.wake_at <= now)
+                    or i.state is ProcessState.RUNNING
+                    or (i.state is ProcessState.WAITING and self._signal_waits(records, i))
+                )
+            ),
+            key=lambda i: (i.wake_at or now, i.id),
+        )[: max(limit, 0)]
+        resting = (ProcessState.RUNNABLE, ProcessState.WAITING, ProcessState.SLEEPING)
+        claimed = [
+            replace(
+                i,
+                owner=owner,
+                lease_until=lease_until,
+                lease_token=i.lease_token + 1,
+                state=ProcessState.RUNNING if i.state in resting else i.state,
+                updated_at=now,
+            )
+            for i in due
+        ]
+        if claimed:
+            self._uow.change(lambda r: r.instances.update({i.id: i for i in claimed}))
+        return copy.deepcopy(claimed)
+
+    @staticmethod
+    def _signal_waits(records: _Records, instance: ProcessInstance) -> bool:
+        return any(
+            s.consumed_by is None and (s.event_type, s.correlation_key) == (instance.wait_type, instance.wait_key)
+            for s in records.signals.values()
+        )
+
+    def fence(self, leases: Mapping[str, int], *, lease_until: datetime | None, now: datetime) -> set[str]:
+        """The instances whose lease token is current (renewed to `lease_until` if given); the others were lost."""
+        instances = self._uow.records().instances
+        held = {i for i, token in leases.items() if i in instances and instances[i].lease_token == token}
+        if held and lease_until is not None:
+            renewed = {i: replace(instances[i], lease_until=lease_until) for i in held}
+            self._uow.change(lambda r: r.instances.update(renewed))
+        return held
+
+    def save_steps(self, steps: Sequence[ProcessStep]) -> None:
+        """Insert journal rows, or replace the rows with the same (instance, seq)."""
+        rows = [replace(step, result=_stored_value(step.result)) for step in steps]
+
+        def save(records: _Records) -> None:
+            for row in rows:
+                if row.instance_id not in records.instances:
+                    raise StoreError(f"process instance {row.instance_id} does not exist; create it first")
+                journal = dict(records.steps.get(row.instance_id, {}))
+                journal[row.seq] = row
+                records.steps[row.instance_id] = journal
+
+        if rows:
+            self._uow.change(save)
+
+    def change(self, changes: Sequence[InstanceChange], *, now: datetime) -> None:
+        """Apply journal writes' instance changes; releasing ones also clear the owner and lease."""
+
+        def apply(records: _Records) -> None:
+            for c in changes:
+                current = records.instances.get(c.instance_id)
+                if current is None:
+                    continue
+                records.instances[c.instance_id] = replace(
+                    current,
+                    state=c.state,
+                    wake_at=c.wake_at,
+                    wait_type=c.wait_type,
+                    wait_key=c.wait_key,
+                    result=_stored_value(c.result),
+                    error=c.error,
+                    owner=None if c.release else current.owner,
+                    lease_until=None if c.release else current.lease_until,
+                    updated_at=now,
+                )
+
+        if changes:
+            self._uow.change(apply)
+
+    def add_signal(self, signal: ProcessSignal, *, now: datetime) -> bool:
+        """Keep a signal (False if its event id is known) and make instances waiting for it due now."""
+        records = self._uow.records()
+        if signal.event_id in records.signals:
+            return False
+        row = replace(
+            signal,
+            payload=_as_stored(signal.payload),
+            received_at=stamp(signal.received_at, now),
+            consumed_by=None,
+            consumed_seq=None,
+            consumed_at=None,
+        )
+
+        def add(r: _Records) -> None:
+            r.signals[row.event_id] = row
+            for i in list(r.instances.values()):
+                if i.state is ProcessState.WAITING and (i.wait_type, i.wait_key) == (
+                    row.event_type,
+                    row.correlation_key,
+                ):
+                    r.instances[i.id] = replace(i, wake_at=now, updated_at=now)
+
+        self._uow.change(add)
+        return True
+
+    def take_signal(
+        self, event_type: str, correlation_key: str, *, instance_id: str, seq: int, now: datetime
+    ) -> ProcessSignal | None:
+        """Consume the oldest unconsumed signal of this type and key, if any."""
+        waiting = [
+            s
+            for s in self._uow.records().signals.values()
+            if s.consumed_by is None and (s.event_type, s.correlation_key) == (event_type, correlation_key)
+        ]
+        if not waiting:
+            return None
+        oldest = min(waiting, key=lambda s: (s.received_at, s.event_id))
+        taken = replace(oldest, consumed_by=instance_id, consumed_seq=seq, consumed_at=now)
+        self._uow.change(lambda r: r.signals.__setitem__(taken.event_id, taken))
+        return copy.deepcopy(taken)
+
+    def signals(self, *, consumed_by: str | None = None, limit: int = 100) -> list[ProcessSignal]:
+        """Signals, oldest first; with `consumed_by`, those that instance consumed."""
+        hits = [s for s in self._uow.records().signals.values() if consumed_by is None or s.consumed_by == consumed_by]
+        hits.sort(key=lambda s: (s.received_at, s.event_id))
+        return copy.deepcopy(hits[:limit])
+
+    def record_action(self, action: ProcessAction) -> None:
+        """Append an operator action to the audit trail."""
+        row = replace(
+            action, id=self._uow.store.next_id(), details=_as_stored(action.details), at=stamp(action.at, utc_now())
+        )
+        self._uow.change(lambda r: r.actions.append(row))
+
+    def actions(self, instance_id: str) -> list[ProcessAction]:
+        """An instance's operator actions, oldest first."""
+        return copy.deepcopy([a for a in self._uow.records().actions if a.instance_id == instance_id])
+
+    def list(
+        self,
+        *,
+        state: ProcessState | None = None,
+        definition: str | None = None,
+        business_key: str | None = None,
+        limit: int = 100,
+    ) -> list[ProcessInstance]:
+        """Instances, most recently changed first, filtered."""
+        hits = [
+            i
+            for i in self._uow.records().instances.values()
+            if (state is None or i.state is state)
+            and (definition is None or i.definition == definition)
+            and (business_key is None or i.business_key == business_key)
+        ]
+        hits.sort(key=lambda i: (i.updated_at, i.id), reverse=True)
+        return copy.deepcopy(hits[:limit])
+
+
+class MemoryOutbox:
+    """Outbox in memory."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, entries: Sequence[OutboxEntry]) -> None:
+        """Store events in order; an event id already stored is ignored."""
+        now = utc_now()
+        rows = [
+            replace(
+                entry,
+                event=replace(entry.event, data=_as_stored(entry.event.data)),
+                position=self._uow.store.next_id(),
+                created_at=stamp(entry.created_at, now),
+                published_at=None,
+            )
+            for entry in entries
+        ]
+
+        def add(records: _Records) -> None:
+            for row in rows:
+                records.outbox.setdefault(row.event.id, row)
+
+        if rows:
+            self._uow.change(add)
+
+    def pending(self, limit: int = 500) -> list[OutboxEntry]:
+        """Unpublished events in the order they were stored."""
+        hits = [e for e in self._uow.records().outbox.values() if e.published_at is None]
+        hits.sort(key=lambda e: e.position or 0)
+        return copy.deepcopy(hits[:limit])
+
+    def mark_published(self, event_ids: Sequence[str], *, now: datetime) -> None:
+        """Record that these events are in the log."""
+
+        def mark(records: _Records) -> None:
+            for event_id in event_ids:
+                entry = records.outbox.get(event_id)
+                if entry is not None:
+                    records.outbox[event_id] = replace(entry, published_at=now)
+
+        self._uow.change(mark)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -15,6 +17,8 @@ from crossdock.ports.store import (
     ExceptionQueue,
     GoldenRecords,
     LineageLog,
+    Outbox,
+    ProcessRepository,
 )
 from crossdock.store import schema
 from crossdock.store.errors import StoreError, UnitOfWorkError
@@ -24,9 +28,12 @@ from crossdock.store.repositories.exceptions import SqlExceptionQueue
 from crossdock.store.repositories.golden import SqlGoldenRecords
 from crossdock.store.repositories.journal import SqlDeliveryJournal
 from crossdock.store.repositories.lineage import SqlLineageLog
+from crossdock.store.repositories.outbox import SqlOutbox
+from crossdock.store.repositories.processes import SqlProcessRepository
 from crossdock.store.repositories.xref import SqlCrossReferences
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_WAL_SWITCH_ATTEMPTS = 50
 _READ_ONLY = "crossdock_read_only"
 
 
@@ -66,11 +73,24 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     try:
         # busy_timeout first: switching to WAL needs a lock another process may hold for a moment.
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    # Two connections switching a new file to WAL at once can deadlock on the upgrade to an exclusive lock, and
+    # SQLite then answers "locked" to one of them at once instead of calling the busy handler: try again.
+    for attempt in range(_WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == _WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 def _begin_sqlite(connection: sa.Connection) -> None:
@@ -92,6 +112,8 @@ class SqlUnitOfWork:
         self.exceptions: ExceptionQueue = SqlExceptionQueue(self._tx)
         self.cursors: Cursors = SqlCursors(self._tx)
         self.golden: GoldenRecords = SqlGoldenRecords(self._tx)
+        self.processes: ProcessRepository = SqlProcessRepository(self._tx)
+        self.outbox: Outbox = SqlOutbox(self._tx)
 
     def __enter__(self) -> Self:
         if self._tx.connection is not None:

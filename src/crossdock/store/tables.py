@@ -153,3 +153,110 @@ golden_records = sa.Table(
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# --- durable processes (see crossdock.process) ---
+
+process_instances = sa.Table(
+    "cd_process_instances",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("definition", sa.String(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("business_key", sa.String(), nullable=False),
+    sa.Column("correlation_id", sa.String()),
+    sa.Column("state", sa.String(), nullable=False),
+    # Not terminal: kept as a column so that one partial unique index allows one live instance per key.
+    sa.Column("live", sa.Boolean(), nullable=False),
+    sa.Column("input", json_type(), nullable=False),
+    sa.Column("result", json_type()),
+    sa.Column("error", sa.Text()),
+    sa.Column("wake_at", UtcDateTime()),
+    sa.Column("wait_type", sa.String()),
+    sa.Column("wait_key", sa.String()),
+    sa.Column("owner", sa.String()),
+    sa.Column("lease_until", UtcDateTime()),
+    sa.Column("lease_token", sa.Integer(), nullable=False),
+    sa.Column("cancel_reason", sa.Text()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index(
+        "uq_cd_process_instances_live_key",
+        "definition",
+        "business_key",
+        unique=True,
+        sqlite_where=sa.text("live"),
+        postgresql_where=sa.text("live"),
+    ),
+    sa.Index("ix_cd_process_instances_key", "definition", "business_key"),
+    sa.Index(None, "state", "wake_at"),
+    sa.Index(None, "wait_type", "wait_key"),
+    sa.Index(None, "updated_at"),
+)
+
+process_steps = sa.Table(
+    "cd_process_steps",
+    metadata,
+    sa.Column(
+        "instance_id",
+        sa.String(),
+        sa.ForeignKey("cd_process_instances.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("seq", sa.Integer(), primary_key=True),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("outages", sa.Integer(), nullable=False),
+    sa.Column("result", json_type()),
+    sa.Column("error", sa.Text()),
+    sa.Column("compensable", sa.Boolean(), nullable=False),
+    sa.Column("compensates", sa.Integer()),
+    sa.Column("wake_at", UtcDateTime()),
+    sa.Column("started_at", UtcDateTime()),
+    sa.Column("finished_at", UtcDateTime()),
+)
+
+process_signals = sa.Table(
+    "cd_process_signals",
+    metadata,
+    sa.Column("event_id", sa.String(), primary_key=True),
+    sa.Column("event_type", sa.String(), nullable=False),
+    sa.Column("correlation_key", sa.String(), nullable=False),
+    sa.Column("payload", json_type(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("consumed_by", sa.String()),
+    sa.Column("consumed_seq", sa.Integer()),
+    sa.Column("consumed_at", UtcDateTime()),
+    # consumed_by first: a claim looks for unconsumed signals of any type, a wait for those of one type and key.
+    sa.Index(None, "consumed_by", "event_type", "correlation_key"),
+)
+
+process_actions = sa.Table(
+    "cd_process_actions",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("instance_id", sa.String(), nullable=False),
+    sa.Column("action", sa.String(), nullable=False),
+    sa.Column("actor", sa.String(), nullable=False),
+    sa.Column("reason", sa.Text()),
+    sa.Column("details", json_type(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Index(None, "instance_id"),
+)
+
+outbox = sa.Table(
+    "cd_outbox",
+    metadata,
+    sa.Column("position", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(), nullable=False),
+    sa.Column("instance_id", sa.String(), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("event_type", sa.String(), nullable=False),
+    sa.Column("subject", sa.String(), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),  # the CloudEvent as structured-mode JSON, exactly as emitted
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("published_at", UtcDateTime()),
+    sa.UniqueConstraint("event_id"),
+    sa.Index(None, "published_at", "position"),
+)
