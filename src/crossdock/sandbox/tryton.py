@@ -46,6 +46,7 @@ MODULES = (
     "sale_opportunity",
     "carrier",
     "account_credit_limit",
+    "sale_price_list",
 )
 DATABASE = "crossdock"
 USERNAME = "admin"

@@ -4,6 +4,12 @@ Done over JSON-RPC with the connector's own client, as an administrator would th
 countries (with US states and Canadian provinces), the company and an employee, a chart of accounts, fiscal years
 with periods and invoice sequences, named payment terms, product categories with accounts, and a Dozen UOM. The
 sandbox caches the database once this has run, keyed by this file's content, so editing it rebuilds the cache.
+
+For orders: sales taxes by name (`TAXES`, what a sale line's tax codes name), a `FREIGHT` service item for freight
+lines, the "Credit Hold" party category (Tryton has no credit hold flag of its own: finance puts a customer on hold
+by giving it this category), sales invoiced on fulfillment (an invoice follows what shipped) and purchases on
+receipt. Customer price lists need Tryton's `sale_price_list` module: when its package is installed it is activated
+here, as an administrator would from the Modules menu (Activate, then Perform Pending Activation).
 """
 
 from __future__ import annotations
@@ -27,6 +33,19 @@ PAYMENT_TERMS: dict[str, tuple[int, str]] = {
     "DOR": (0, "Due on receipt"),
 }
 DEFAULT_PAYMENT_TERM = "N30"
+TAXES: dict[str, Decimal] = {
+    "US Sales Tax 6.25%": Decimal("0.0625"),
+    "US Sales Tax 8.25%": Decimal("0.0825"),
+    "Exempt": Decimal(0),
+}
+"""Customer taxes by name, as sale lines name them; their tax is booked on the accrued taxes account."""
+TAX_ACCOUNT_CODE = "2.2.3"
+FREIGHT_SKU = "FREIGHT"
+"""The service item a sale's freight line sells."""
+CREDIT_HOLD = "Credit Hold"
+"""The party category that puts a customer on credit hold."""
+WAREHOUSE_CODE = "WH"
+"""The stock module's own warehouse (with its input, output and storage zones), the one sales ship from."""
 
 _CURRENCIES = (
     ("USD", "U.S. Dollar", "$", "840", Decimal(1)),
@@ -102,6 +121,50 @@ async def set_up(client: TrytonClient, today: date) -> None:
             }
         ],
     )
+    await _orders(client, company)
+
+
+async def _orders(client: TrytonClient, company: int) -> None:
+    """Taxes, the freight item, the credit hold category, and how sales and purchases invoice."""
+    (tax_account,) = await client.search(
+        "account.account", [("code", "=", TAX_ACCOUNT_CODE), ("company", "=", company)], limit=1
+    )
+    await client.create(
+        "account.tax",
+        [
+            {
+                "name": name,
+                "description": name,
+                "type": "percentage",
+                "rate": rate,
+                "company": company,
+                "invoice_account": tax_account,
+                "credit_note_account": tax_account,
+            }
+            for name, rate in TAXES.items()
+        ],
+    )
+    (goods,) = await client.search("product.category", [("name", "=", ACCOUNT_CATEGORY)], limit=1)
+    (unit,) = await client.search("product.uom", [("symbol", "=", "u")], limit=1)
+    await client.create(
+        "product.template",
+        [
+            {
+                "name": "Freight",
+                "type": "service",
+                "default_uom": unit,
+                "sale_uom": unit,
+                "salable": True,
+                "account_category": goods,
+                "list_price": Decimal(0),
+                "products": [["create", [{"suffix_code": FREIGHT_SKU}]]],
+            }
+        ],
+    )
+    await client.create("party.category", [{"name": CREDIT_HOLD}])
+    # Invoices follow shipments, so a partial shipment bills only what left; suppliers are billed on receipt.
+    await client.write("sale.configuration", [1], {"sale_invoice_method": "fulfillment"})
+    await client.write("purchase.configuration", [1], {"purchase_invoice_method": "fulfillment"})
 
 
 async def _currencies(client: TrytonClient) -> dict[str, int]:

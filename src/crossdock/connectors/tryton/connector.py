@@ -14,6 +14,7 @@ from crossdock.config import ConfigError
 from crossdock.connectors.tryton.capture import Cursor, end_cursor, scan
 from crossdock.connectors.tryton.client import TrytonClient
 from crossdock.connectors.tryton.config import TrytonSettings
+from crossdock.connectors.tryton.orders import TrytonOrderDesk
 from crossdock.connectors.tryton.resources import RESOURCES, Context, Resource
 from crossdock.connectors.tryton.resources.references import References
 from crossdock.mapping.catalog import MappingCatalog
@@ -57,6 +58,10 @@ class TrytonConnector:
     def client(self) -> TrytonClient:
         """The JSON-RPC client, for operations beyond the port (and for tests)."""
         return self._client
+
+    def order_desk(self) -> TrytonOrderDesk:
+        """The OrderDesk port on this Tryton, sharing this connector's session; keep it (it caches reference data)."""
+        return TrytonOrderDesk(self._system, self._client)
 
     @property
     def entities(self) -> list[str]:
