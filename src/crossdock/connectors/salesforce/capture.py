@@ -92,15 +92,28 @@ class PollCapture:
         self._client = client
         self._settings = settings
 
-    async def read(self, sobject: str, fields: list[str], cursor: str | None, limit: int) -> ChangeBatch:
-        """Changes after the cursor, oldest first, at most `limit` upserted records (deletes come on top)."""
+    async def read(
+        self,
+        sobject: str,
+        fields: list[str],
+        cursor: str | None,
+        limit: int,
+        *,
+        condition: str | None = None,
+        deletes: bool = True,
+    ) -> ChangeBatch:
+        """Changes after the cursor, oldest first, at most `limit` upserted records (deletes come on top).
+
+        `condition` (SOQL) narrows the records read, such as `Status = 'Activated'`; `deletes=False` leaves the
+        `deleted` endpoint alone (its ids cannot be narrowed).
+        """
         state = PollCursor.loads(cursor)
         sweeping = state.sweep or state.position is None
         low = state.low if sweeping else state.position
         # SOQL datetime literals are whole seconds: the records of that second before `low` come again and are
         # skipped here, as remembered (a sweep) or as at or before the position (a backlog read).
         since = _floor_second(low) if low is not None else None
-        where = f" WHERE SystemModstamp >= {soql_datetime(since)}" if since is not None else ""
+        where = _where(condition, since)
         order = " ORDER BY SystemModstamp, Id"
         if sweeping:
             # Each remembered record is at most one row to skip, so this many rows always hold `limit` new ones.
@@ -143,7 +156,8 @@ class PollCapture:
             state.deleted_until = server_time  # deletes before the first read are not changes Crossdock missed
         if complete and sweeping:
             state.low = self._next_low(state, server_time)
-            records.extend(await self._deletes(sobject, state, server_time))
+            if deletes:
+                records.extend(await self._deletes(sobject, state, server_time))
         state.sweep = complete
         self._forget(state)
         return ChangeBatch(records=records, next_cursor=state.dumps(), more=not complete)
@@ -202,6 +216,14 @@ def soql_fields(fields: list[str]) -> list[str]:
 def soql_string(value: str) -> str:
     """A SOQL string literal, quoted and escaped."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _where(condition: str | None, since: datetime | None) -> str:
+    """` WHERE (condition) AND SystemModstamp >= since`, with the parts that are given, or nothing."""
+    terms = [f"({condition})"] if condition else []
+    if since is not None:
+        terms.append(f"SystemModstamp >= {soql_datetime(since)}")
+    return f" WHERE {' AND '.join(terms)}" if terms else ""
 
 
 def _before(moment: datetime, record_id: str, position: datetime | None, tie: set[str]) -> bool:

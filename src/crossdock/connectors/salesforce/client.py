@@ -359,8 +359,22 @@ class SalesforceClient:
         """Update up to 200 records by their `Id` (`PATCH /composite/sobjects`)."""
         return await self._collection("PATCH", "composite/sobjects", sobject, records, created_default=False)
 
+    async def update_typed_collection(self, records: Sequence[tuple[str, dict[str, Any]]]) -> list[RecordResult]:
+        """Update up to 200 records of several objects by their `Id` in one call: (sObject, record) pairs.
+
+        Salesforce takes mixed types in one collection (an order and its items); keep each type's records together,
+        as it processes the records in chunks of one type.
+        """
+        return await self._typed_collection("PATCH", "composite/sobjects", records, created_default=False)
+
     async def _collection(
         self, method: str, path: str, sobject: str, records: Sequence[dict[str, Any]], *, created_default: bool
+    ) -> list[RecordResult]:
+        typed = [(sobject, record) for record in records]
+        return await self._typed_collection(method, path, typed, created_default=created_default)
+
+    async def _typed_collection(
+        self, method: str, path: str, records: Sequence[tuple[str, dict[str, Any]]], *, created_default: bool
     ) -> list[RecordResult]:
         if not records:
             return []
@@ -368,7 +382,7 @@ class SalesforceClient:
             raise ValueError(f"a collection call takes at most {COLLECTION_SIZE} records, got {len(records)}")
         body = {
             "allOrNone": False,
-            "records": [{"attributes": {"type": sobject}, **record} for record in records],
+            "records": [{"attributes": {"type": sobject}, **record} for sobject, record in records],
         }
         answer = await self.request(method, path, body=body)
         if not isinstance(answer, list) or len(answer) != len(records):

@@ -1,8 +1,12 @@
 """SalesforceConnector: the Connector port over one Salesforce org.
 
 Entities: customer (Account), contact (Contact), item (Product2) are read and written; price_list is written into
-price books (see `pricebook`); any other entity named in `objects:` is read and upserted as is. Payloads are in
-Salesforce's REST shape and go to and from the mapping specs in `mapping/` (`mapping_catalog`).
+price books (see `pricebook`); sales_order is read from activated Orders and won Opportunities (see
+`order_capture`); any other entity named in `objects:` is read and upserted as is. Payloads are in Salesforce's REST
+shape and go to and from the mapping specs in `mapping/` (`mapping_catalog`).
+
+The connector is also the CRM's OrderStatusBoard (`orders`): order processes write the ERP's status onto the order
+a sales order came from.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ from crossdock.connectors.salesforce.cdc import CdcCapture, ChangeEventSource, C
 from crossdock.connectors.salesforce.client import SalesforceClient, egress_policy
 from crossdock.connectors.salesforce.config import SalesforceSettings
 from crossdock.connectors.salesforce.limits import ApiUsage
+from crossdock.connectors.salesforce.order_capture import ORDER, SALES_ORDER, SalesOrderCapture
+from crossdock.connectors.salesforce.orders import SalesforceOrderStatusBoard
 from crossdock.connectors.salesforce.pricebook import PricebookWriter
 from crossdock.connectors.salesforce.writes import upsert_records
 from crossdock.mapping import Direction, MappingCatalog, MappingSpec
 from crossdock.mapping.paths import Step
 from crossdock.ports.connector import ChangeBatch, ConnectorError, ErrorKind, UpsertRequest, UpsertResult
 from crossdock.ports.egress import EgressRefusedError
+from crossdock.ports.orders import OrderStatusReport
 
 MAPPING_DIR = Path(__file__).parent / "mapping"
 """The packaged mapping specs: `<entity>.<inbound|outbound>.yaml`."""
@@ -66,7 +73,8 @@ def _soql_name(steps: tuple[Step, ...]) -> str:
 
 
 class SalesforceConnector:
-    """One Salesforce org: capture by SystemModstamp polling or CDC, upserts by Crossdock_Id__c in collections."""
+    """One Salesforce org: capture by SystemModstamp polling or CDC, upserts by Crossdock_Id__c in collections, and
+    the status of orders taken in the CRM (an OrderStatusBoard)."""
 
     def __init__(
         self,
@@ -85,6 +93,8 @@ class SalesforceConnector:
             cometd = settings.capture.cdc_transport == "cometd"
             events = CometdEventSource(self._client) if cometd else SandboxEventSource(self._client)
         self._cdc = CdcCapture(self._client, events, settings.capture)
+        self._sales_orders = SalesOrderCapture(self._client, self._poll, events, settings.capture)
+        self._status_board = SalesforceOrderStatusBoard(self._client)
         self._pricebooks = PricebookWriter(self._client, settings.external_id_field)
         self._fields: dict[str, list[str]] = {}
 
@@ -110,13 +120,14 @@ class SalesforceConnector:
 
     async def read_changes(self, entity: str, cursor: str | None, limit: int) -> ChangeBatch:
         """Records of `entity` changed since `cursor`, oldest first (by polling or CDC, as configured)."""
-        sobject = self._sobject(entity)
         fields = self.fields_for(entity)
         try:
-            if self._settings.capture.mode == "cdc":
-                batch = await self._cdc.read(sobject, fields, cursor, limit)
+            if entity == SALES_ORDER:
+                batch = await self._sales_orders.read(fields, cursor, limit)
+            elif self._settings.capture.mode == "cdc":
+                batch = await self._cdc.read(self._sobject(entity), fields, cursor, limit)
             else:
-                batch = await self._poll.read(sobject, fields, cursor, limit)
+                batch = await self._poll.read(self._sobject(entity), fields, cursor, limit)
         except ValueError as exc:  # an unreadable cursor
             raise ConnectorError(ErrorKind.CONFIGURATION, f"{self._system}: {exc}") from None
         self._unassign_integration_owner(batch)
@@ -166,10 +177,16 @@ class SalesforceConnector:
         Afterwards upserts by external id find these records, and relationships by external id
         (`Account: {Crossdock_Id__c: ...}` on a contact) resolve to them.
         """
+        if entity == SALES_ORDER:
+            # Only Orders: a won Opportunity's Crossdock_Id__c is the opportunity's, not the order taken from it.
+            links = [
+                (local_id, canonical_id) for local_id, canonical_id in links if local_id.startswith(ORDER.key_prefix)
+            ]
         if not links or entity == "price_list":
             return
+        sobject = ORDER.sobject if entity == SALES_ORDER else self._sobject(entity)
         requests = [UpsertRequest(canonical_id, {}, local_id=local_id) for local_id, canonical_id in links]
-        results = await upsert_records(self._client, self._sobject(entity), self._settings.external_id_field, requests)
+        results = await upsert_records(self._client, sobject, self._settings.external_id_field, requests)
         failed = [result for result in results if result.error is not None]
         if failed:
             first = failed[0].error
@@ -179,6 +196,20 @@ class SalesforceConnector:
                 f"{self._system}: {len(failed)} of {len(links)} canonical ids not stamped; first: {first}",
                 retry_after_s=first.retry_after_s,
             )
+
+    # -- OrderStatusBoard -----------------------------------------------------------------------------------------
+
+    async def report_order_status(self, report: OrderStatusReport) -> None:
+        """Write the ERP's status onto the CRM order (an Order or a won Opportunity) and its lines, idempotently."""
+        await self._status_board.report_order_status(report)
+
+    async def read_order_status(self, order_local_id: str) -> OrderStatusReport:
+        """The status the CRM order shows now."""
+        return await self._status_board.read_order_status(order_local_id)
+
+    async def order_line_ids(self, order_local_id: str) -> list[str]:
+        """The Salesforce ids of the order's lines by line number: line n of the captured order is `ids[n - 1]`."""
+        return await self._status_board.order_line_ids(order_local_id)
 
     async def close(self) -> None:
         """End the CDC session and close the HTTP connections."""

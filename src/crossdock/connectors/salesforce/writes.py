@@ -65,6 +65,11 @@ def record_error(sobject: str, key: str, errors: list[dict[str, Any]]) -> Connec
     return ConnectorError(kind, f"{sobject} {key}: {describe_errors(errors)}", retry_after_s=retry)
 
 
+def most_retryable(errors: Sequence[ConnectorError]) -> ConnectorError:
+    """Of several records' errors, the one to act on: the kind a wait or a retry cures first."""
+    return min(errors, key=lambda error: _KIND_ORDER.index(error.kind))
+
+
 def to_result(sobject: str, canonical_id: str, result: RecordResult) -> UpsertResult:
     """Salesforce's answer for one record as the port's UpsertResult."""
     if result.success:

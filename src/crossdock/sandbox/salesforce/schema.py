@@ -96,6 +96,27 @@ def _address(prefix: str) -> dict[str, FieldSpec]:
     }
 
 
+def _order_status_fields() -> dict[str, FieldSpec]:
+    """Where a distributor's org shows the ERP's view of an order (on Order, and on a won Opportunity)."""
+    return {
+        "Promised_Date__c": typed("date", label="Promised Date"),
+        "ERP_Status__c": text(40, label="ERP Status"),
+        "ERP_Order_Number__c": text(40, label="ERP Order Number"),
+        "Status_Reason__c": text(255, label="Status Reason"),
+        "Tracking_Numbers__c": text(255, label="Tracking Numbers"),
+        "Invoice_Numbers__c": text(255, label="Invoice Numbers"),
+        "Invoice_Status__c": text(40, label="Invoice Status"),
+    }
+
+
+def _line_status_fields() -> dict[str, FieldSpec]:
+    """How far an order line has got, as the ERP reports it."""
+    return {
+        "Shipped_Quantity__c": typed("double", label="Shipped Quantity"),
+        "Backordered_Quantity__c": typed("double", label="Backordered Quantity"),
+    }
+
+
 def _system_fields(*, owner: bool, external_id: bool) -> dict[str, FieldSpec]:
     fields = {
         "Id": system("id", length=18),
@@ -247,8 +268,11 @@ def _objects() -> list[ObjectSpec]:
             "Type": pick("New Customer", "Existing Customer - Upgrade", "Existing Customer - Replacement"),
             "IsClosed": system("boolean"),
             "IsWon": system("boolean"),
+            "Pricebook2Id": ref("Pricebook2", "Pricebook2", "Opportunities", label="Price Book ID"),
+            "HasOpportunityLineItem": system("boolean", label="Has Line Item"),
             "Description": area(32000),
             "CurrencyIsoCode": _CURRENCY,
+            **_order_status_fields(),
         },
         plural="Opportunities",
     )
@@ -319,8 +343,7 @@ def _objects() -> list[ObjectSpec]:
             **_address("Billing"),
             **_address("Shipping"),
             "CurrencyIsoCode": _CURRENCY,
-            "Promised_Date__c": typed("date", label="Promised Date"),
-            "ERP_Status__c": text(40, label="ERP Status"),
+            **_order_status_fields(),
         },
     )
     item = ObjectSpec(
@@ -339,8 +362,39 @@ def _objects() -> list[ObjectSpec]:
             "Description": text(255, label="Line Description"),
             "OrderItemNumber": system("string", length=30),
             "CurrencyIsoCode": replace(_CURRENCY, createable=False, updateable=False),
+            **_line_status_fields(),
         },
         label="Order Product",
+    )
+    # TotalPrice is derived here; Salesforce also takes it instead of UnitPrice on create.
+    opportunity_item = ObjectSpec(
+        "OpportunityLineItem",
+        "00k",
+        {
+            **_system_fields(owner=False, external_id=True),
+            "OpportunityId": ref(
+                "Opportunity",
+                "Opportunity",
+                "OpportunityLineItems",
+                on_delete="cascade",
+                required=True,
+                updateable=False,
+            ),
+            "PricebookEntryId": ref(
+                "PricebookEntry", "PricebookEntry", "OpportunityLineItems", required=True, updateable=False
+            ),
+            "Product2Id": ref("Product2", "Product2", "OpportunityLineItems", updateable=False),
+            "ProductCode": system("string", length=255),
+            "Quantity": typed("double", required=True),
+            "UnitPrice": typed("currency", required=True, label="Sales Price"),
+            "ListPrice": system("currency"),
+            "TotalPrice": system("currency"),
+            "ServiceDate": typed("date", label="Date"),
+            "Description": text(255, label="Line Description"),
+            "CurrencyIsoCode": replace(_CURRENCY, createable=False, updateable=False),
+            **_line_status_fields(),
+        },
+        label="Opportunity Product",
     )
     # The API user and other people in the org; read-only through this sandbox.
     user = ObjectSpec(
@@ -360,7 +414,7 @@ def _objects() -> list[ObjectSpec]:
         updateable=False,
         deletable=False,
     )
-    return [account, contact, opportunity, product, pricebook, entry, order, item, user]
+    return [account, contact, opportunity, product, pricebook, entry, order, item, opportunity_item, user]
 
 
 class Schema:
@@ -392,5 +446,6 @@ class Schema:
 
 
 def default_schema() -> Schema:
-    """The distributor org: Account, Contact, Opportunity, Product2, Pricebook2, PricebookEntry, Order, OrderItem."""
+    """The distributor org: Account, Contact, Opportunity, OpportunityLineItem, Product2, Pricebook2, PricebookEntry,
+    Order, OrderItem, User."""
     return Schema(_objects())

@@ -90,6 +90,8 @@ class Store:
                         index[key] = record["Id"]
         self._id_seq = int(self.meta.get("id_seq", "1000000"))
         self._order_seq = int(self.meta.get("order_seq", "100"))
+        # Orgs saved before order item numbers were org-wide numbered each order's items from 1: start above them.
+        self._order_item_seq = int(self.meta.get("order_item_seq", str(len(self.records.get("OrderItem", {})))))
         self._commit_seq = int(self.meta.get("commit_seq", "10000000000"))
         self.latest_replay_id = self._db.execute("SELECT COALESCE(MAX(replay_id), 0) FROM sf_change_events").fetchone()[
             0
@@ -148,6 +150,12 @@ class Store:
             self._order_seq += 1
             return f"{self._order_seq:08d}"
 
+    def next_order_item_number(self) -> str:
+        """The next order product number, a 10-digit auto-number across the org."""
+        with self.lock:
+            self._order_item_seq += 1
+            return f"{self._order_item_seq:010d}"
+
     def meta_value(self, key: str, make: Callable[[], str]) -> str:
         """A persisted org setting, created by `make` the first time."""
         with self.lock:
@@ -187,6 +195,7 @@ class Store:
             meta = [
                 ("id_seq", str(self._id_seq)),
                 ("order_seq", str(self._order_seq)),
+                ("order_item_seq", str(self._order_item_seq)),
                 ("commit_seq", str(self._commit_seq)),
             ]
             try:

@@ -89,6 +89,7 @@ def test_the_catalog_holds_every_packaged_spec(catalog: MappingCatalog) -> None:
         ("crm", "item", "inbound"),
         ("crm", "item", "outbound"),
         ("crm", "price_list", "outbound"),
+        ("crm", "sales_order", "inbound"),
     ]
     assert (MAPPING_DIR / "customer.inbound.yaml").exists()
 
