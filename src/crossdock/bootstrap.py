@@ -11,10 +11,12 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crossdock.config import EventLogBackend, Settings, SystemConfig
 from crossdock.ports.connector import Connector
 from crossdock.ports.event_log import EventLog
+from crossdock.ports.orders import OrderStatusBoard
 from crossdock.ports.store import Store
 from crossdock.sync.capture import CaptureRunner
 from crossdock.sync.deliver import DeliveryRunner
@@ -25,7 +27,14 @@ from crossdock.sync.ownership import OwnershipGovernor, OwnershipPolicy
 from crossdock.sync.publish import Publisher, Validate
 from crossdock.sync.resilience import CircuitBreaker, GuardedConnector
 from crossdock.sync.retry import RetryPolicy
-from crossdock.sync.worker import Worker
+from crossdock.sync.worker import BackgroundService, Worker
+
+if TYPE_CHECKING:
+    from crossdock.config.sections import OrdersConfig
+    from crossdock.orders.policy import OrderPolicy
+    from crossdock.orders.quote_to_order import OrderSystems
+    from crossdock.orders.service import OrderService
+    from crossdock.process import ProcessEngine
 
 ConnectorFactory = Callable[[str, SystemConfig], Connector]
 
@@ -86,6 +95,7 @@ class Runtime:
     connectors: dict[str, Connector]
     mappings: Mappings
     flows: list[Flow] = field(default_factory=list)
+    engines: dict[tuple[str, bool], ProcessEngine] = field(default_factory=dict)
 
     def worker(self, consumer: str | None = None, *, poll_interval_s: float = 1.0) -> Worker:
         """A worker running every configured flow's capture and delivery loops."""
@@ -106,7 +116,83 @@ class Runtime:
                 )
                 for target in flow.targets
             )
-        return Worker(captures, deliveries, poll_interval_s=poll_interval_s)
+        services: list[BackgroundService] = []
+        if self.settings.orders is not None:
+            intake_flow = self.order_intake_flow()
+            if intake_flow is not None:
+                source = self.connector(intake_flow.source_system)
+                captures.append(
+                    CaptureRunner(
+                        intake_flow,
+                        source,
+                        self.store,
+                        self.publisher,
+                        self.mappings,
+                        self.governor(),
+                        verbs=("submitted", "submitted"),
+                    )
+                )
+            services.append(self.order_service(consumer))
+        return Worker(captures, deliveries, services=services, poll_interval_s=poll_interval_s)
+
+    def order_intake_flow(self) -> Flow | None:
+        """The capture of submitted orders from the CRM: no targets, its events start quote-to-order."""
+        orders = self.settings.orders
+        if orders is None or orders.crm is None:
+            return None
+        return Flow(f"orders-from-{orders.crm}", orders.crm, "order", (), source_entity="sales_order")
+
+    def order_systems(self) -> OrderSystems:
+        """The ERP's order desk, the CRM's status board and the rules quote-to-order runs with."""
+        from crossdock.orders.quote_to_order import OrderSystems
+
+        orders = self.settings.orders
+        if orders is None:
+            raise BootstrapError("no `orders:` section in crossdock.yaml; name the erp (and crm) that take orders")
+        erp = self.unguarded(orders.erp)
+        desk = getattr(erp, "order_desk", None)
+        if desk is None:
+            raise BootstrapError(f"system {orders.erp!r} cannot take orders: its connector has no order desk")
+        board = None
+        if orders.crm is not None:
+            crm = self.unguarded(orders.crm)
+            if not isinstance(crm, OrderStatusBoard):
+                raise BootstrapError(f"system {orders.crm!r} cannot show order status: its connector has no board")
+            board = crm
+        return OrderSystems(erp=desk(), crm=board, store=self.store, policy=order_policy(orders))
+
+    def process_engine(self, consumer: str | None = None, *, with_definitions: bool = True) -> ProcessEngine:
+        """The process engine on the store; with the order definitions when `orders:` is configured.
+
+        Tools that only read or mark processes (the CLI's list, show, retry, cancel) pass `with_definitions=False`
+        and need no connector; a worker runs what they mark.
+        """
+        from crossdock.orders.quote_to_order import QuoteToOrder
+        from crossdock.process import ProcessEngine
+
+        owner = consumer or default_consumer_id()
+        key = (owner, with_definitions)
+        engine = self.engines.get(key)
+        if engine is None:
+            definitions = []
+            if with_definitions and self.settings.orders is not None:
+                definitions.append(QuoteToOrder(self.order_systems()).definition())
+            engine = ProcessEngine(self.store, definitions=definitions, owner=owner, lease_s=self.settings.lease_ttl_s)
+            self.engines[key] = engine  # one journal writer thread per engine: reuse it, close it with the runtime
+        return engine
+
+    def order_service(self, consumer: str | None = None) -> OrderService:
+        """Order intake, due processes and the outbox relay, as one worker service."""
+        from crossdock.orders.intake import OrderIntake
+        from crossdock.orders.service import OrderService
+
+        consumer = consumer or default_consumer_id()
+        engine = self.process_engine(consumer)
+        orders = self.settings.orders
+        intake = OrderIntake(
+            self.log, engine, self.store, consumer=consumer, crm_system=orders.crm if orders is not None else None
+        )
+        return OrderService(intake, engine, self.log)
 
     def governor(self) -> ChangeGovernor:
         """What every captured change passes before it is logged: echo suppression, then attribute ownership."""
@@ -127,11 +213,42 @@ class Runtime:
             raise BootstrapError(f"no system named {system!r} is configured (configured: {known})") from None
 
     async def close(self) -> None:
-        """Close connectors, the log and the store."""
+        """Close process engines, connectors, the log and the store."""
+        for engine in self.engines.values():
+            engine.close()
         for connector in self.connectors.values():
             await connector.close()
         await self.log.close()
         self.store.dispose()
+
+
+def order_policy(orders: OrdersConfig) -> OrderPolicy:
+    """The quote-to-order rules from the `orders:` section."""
+    from datetime import timedelta
+
+    from crossdock.orders.policy import (
+        BackorderPolicy,
+        OrderPolicy,
+        PriceTolerance,
+        ShippingRule,
+        ShippingTable,
+        StepDrill,
+        TaxRule,
+        TaxTable,
+    )
+
+    return OrderPolicy(
+        price_tolerance=PriceTolerance(orders.price_tolerance_percent, orders.price_tolerance_amount),
+        backorder=BackorderPolicy(orders.backorder_policy),
+        ship_complete_customers=frozenset(orders.ship_complete_customers),
+        backorder_recheck=timedelta(seconds=orders.backorder_recheck_s),
+        backorder_give_up=timedelta(days=orders.backorder_give_up_days),
+        supplier_answer_timeout=timedelta(days=orders.supplier_answer_timeout_days),
+        default_lead_time_days=orders.default_lead_time_days,
+        tax=TaxTable(tuple(TaxRule(r.country, tuple(r.tax_codes), r.subdivision) for r in orders.tax_rules)),
+        shipping=ShippingTable(tuple(ShippingRule(r.min_subtotal, r.method, r.freight) for r in orders.shipping_rules)),
+        drills=tuple(StepDrill(d.step, d.customer_po) for d in orders.drills),
+    )
 
 
 def flows_from_settings(settings: Settings) -> list[Flow]:

@@ -281,6 +281,20 @@ def test_undeclared_system_is_reported_where_it_is_named(tmp_path: Path) -> None
     assert "declared: crm, erp" in error.hint
 
 
+def test_orders_must_name_declared_systems_and_sane_rules(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "orders:\n  erp: ledger\n")
+    error = load_error(path)
+    assert "'ledger' is not declared" in error.message
+
+    path = write(tmp_path, MINIMAL + "orders:\n  erp: erp\n  backorder_policy: maybe\n")
+    assert "backorder_policy" in str(load_error(path))
+
+    path = write(tmp_path, MINIMAL + "orders:\n  erp: erp\n  crm: crm\n  tax_rules: [{country: US, tax_codes: [T]}]\n")
+    orders = load_settings(path, env={}).orders
+    assert orders is not None
+    assert orders.tax_rules[0].tax_codes == ["T"]
+
+
 def test_ownership_must_name_declared_systems(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL + "ownership:\n  customer:\n    name: crm\n    credit_limit: ledger\n")
 

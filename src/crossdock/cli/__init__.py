@@ -9,9 +9,11 @@ import typer
 
 from crossdock.cli.bench import bench_app
 from crossdock.cli.log import log_app
+from crossdock.cli.processes import processes_app
 from crossdock.cli.run import register_run_commands
 from crossdock.cli.sandbox import sandbox_app
 from crossdock.cli.schemas import schemas_app
+from crossdock.cli.trace import trace_app
 
 app = typer.Typer(
     name="crossdock",
@@ -38,4 +40,6 @@ app.add_typer(log_app, name="log")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(processes_app, name="processes")
+app.add_typer(trace_app, name="trace")
 register_run_commands(app)

@@ -22,6 +22,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 def _log_to_stderr() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per HTTP request to the ERP or CRM buries what matters; failures are logged by the runners.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 async def _run_worker(runtime: Runtime, consumer: str | None, poll_interval_s: float) -> None:

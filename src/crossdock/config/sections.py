@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -121,3 +122,46 @@ class EventLogBackend(enum.StrEnum):
     POSTGRES = "postgres"
     NATS = "nats"
     MEMORY = "memory"
+
+
+class TaxRuleConfig(_Section):
+    """Lines shipped to `country` (and `subdivision`, if given) get these ERP tax codes."""
+
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    subdivision: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,3}$")
+    tax_codes: list[str] = Field(default_factory=list)
+
+
+class ShippingRuleConfig(_Section):
+    """Orders with a goods subtotal of at least `min_subtotal` ship by `method` for `freight`."""
+
+    min_subtotal: Decimal = Field(default=Decimal(0), ge=0)
+    method: str
+    freight: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class StepDrillConfig(_Section):
+    """Make a quote-to-order step fail for good for orders whose customer PO matches, to rehearse compensation."""
+
+    step: str
+    customer_po: str
+
+
+class OrdersConfig(_Section):
+    """Quote-to-order: which systems take and show orders, and the rules it applies."""
+
+    erp: Name
+    crm: Name | None = None
+    backorder_policy: Literal["ship_partial", "hold"] = "ship_partial"
+    ship_complete_customers: list[str] = Field(
+        default_factory=list, description="canonical customer ids that never take partial shipments"
+    )
+    price_tolerance_percent: Decimal = Field(default=Decimal(2), ge=0, le=100)
+    price_tolerance_amount: Decimal = Field(default=Decimal("0.01"), ge=0)
+    backorder_recheck_s: float = Field(default=4 * 3600.0, gt=0)
+    backorder_give_up_days: int = Field(default=30, ge=1)
+    supplier_answer_timeout_days: int = Field(default=14, ge=1)
+    default_lead_time_days: int = Field(default=7, ge=0)
+    tax_rules: list[TaxRuleConfig] = Field(default_factory=list)
+    shipping_rules: list[ShippingRuleConfig] = Field(default_factory=list)
+    drills: list[StepDrillConfig] = Field(default_factory=list)

@@ -5,7 +5,7 @@ passwords."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Self
 
@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from crossdock.config.errors import ConfigError, Loc, _problem
-from crossdock.config.sections import EventLogBackend, FlowConfig, Name, SystemConfig
+from crossdock.config.sections import EventLogBackend, FlowConfig, Name, OrdersConfig, SystemConfig
 from crossdock.config.sources import ENV_PREFIX, _EnvironmentSource, _FileSource, env_var
 from crossdock.ports.event_log import DEFAULT_PARTITIONS
 
@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     flows: list[FlowConfig] = Field(default_factory=list)
     # entity → attribute → the system that owns it; a change from any other system is a policy violation.
     ownership: dict[Name, dict[str, Name]] = Field(default_factory=dict)
+    orders: OrdersConfig | None = None
 
     _config_file: Path | None = PrivateAttr(default=None)
 
@@ -161,6 +162,15 @@ class Settings(BaseSettings):
             for attribute, system in attributes.items():
                 if system not in self.systems:
                     raise undeclared(system, ("ownership", entity, attribute))
+        self._check_order_systems(undeclared)
+
+    def _check_order_systems(self, undeclared: Callable[[str, Loc], PydanticCustomError]) -> None:
+        if self.orders is None:
+            return
+        if self.orders.erp not in self.systems:
+            raise undeclared(self.orders.erp, ("orders", "erp"))
+        if self.orders.crm is not None and self.orders.crm not in self.systems:
+            raise undeclared(self.orders.crm, ("orders", "crm"))
 
     def flow(self, name: str) -> FlowConfig:
         """The flow called `name`; KeyError names the flows that exist."""

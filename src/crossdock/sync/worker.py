@@ -11,11 +11,25 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from crossdock.sync.capture import CaptureRunner
 from crossdock.sync.deliver import DeliveryReport, DeliveryRunner
 
 logger = logging.getLogger(__name__)
+
+
+class BackgroundService(Protocol):
+    """Other work a worker drives beside flows (order intake, the process engine): one pass at a time."""
+
+    @property
+    def name(self) -> str:
+        """What the logs call it."""
+        ...
+
+    async def run_once(self) -> int:
+        """Do what is due now; how many things it did (0: idle, the worker pauses before the next pass)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -52,10 +66,12 @@ class Worker:
         captures: Sequence[CaptureRunner],
         deliveries: Sequence[DeliveryRunner],
         *,
+        services: Sequence[BackgroundService] = (),
         poll_interval_s: float = 1.0,
     ) -> None:
         self._captures = list(captures)
         self._deliveries = list(deliveries)
+        self._services = list(services)
         self._poll_interval_s = poll_interval_s
         self._stopping = asyncio.Event()
         self.stats = WorkerStats()
@@ -78,6 +94,7 @@ class Worker:
         """Run until `stop()`; a loop that fails is logged and restarted after a pause, never left dead."""
         loops = [self._capture_loop(runner) for runner in self._captures]
         loops += [self._delivery_loop(runner) for runner in self._deliveries]
+        loops += [self._service_loop(service) for service in self._services]
         if not loops:
             logger.warning("no flows configured: nothing to capture or deliver")
         await asyncio.gather(*loops)
@@ -99,6 +116,9 @@ class Worker:
                 stats.add(delivered, delivery.flow.name)
                 if delivered.fetched == 0:
                     break
+        for service in self._services:
+            while await service.run_once():
+                pass
         return stats
 
     async def _pause(self, seconds: float) -> None:
@@ -128,3 +148,14 @@ class Worker:
                 await self._pause(self._poll_interval_s * 5)
                 continue
             self.stats.add(report, runner.flow.name)
+
+    async def _service_loop(self, service: BackgroundService) -> None:
+        while not self._stopping.is_set():
+            try:
+                done = await service.run_once()
+            except Exception:  # an ERP outage inside a process must not stop the flows
+                logger.exception("%s failed; retrying", service.name)
+                await self._pause(self._poll_interval_s * 5)
+                continue
+            if not done:
+                await self._pause(min(self._poll_interval_s, 0.5))
