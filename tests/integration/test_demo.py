@@ -25,8 +25,8 @@ def test_demo_syncs_both_ways_without_loss_duplicates_or_echo(tmp_path: Path) ->
     summary = json.loads(result.stdout)
     assert summary["records_synced"] == {
         "customer-crm-to-erp": 200,
-        "item-erp-to-crm": 500,
-        "price-list-erp-to-crm": 500,
+        "item-erp-to-crm": 501,  # and the FREIGHT service item sales charge freight with
+        "price-list-erp-to-crm": 501,
         "customer-erp-to-crm": 20,
     }
     assert summary["writes_after_sync"] == 0
@@ -35,4 +35,14 @@ def test_demo_syncs_both_ways_without_loss_duplicates_or_echo(tmp_path: Path) ->
     [violation] = summary["exceptions"]
     assert "payment_terms" in violation["reason"]
     assert "NET60" in violation["reason"]
+    orders = summary["orders"]
+    assert orders["problems"] == []
+    assert orders["erp_sales_duplicated"] == 0
+    assert orders["outcomes"]["invoiced"] >= 5
+    assert (orders["outcomes"]["rejected"], orders["outcomes"]["backordered"], orders["outcomes"]["cancelled"]) == (
+        1,
+        1,
+        1,
+    )
+    assert orders["ship_notices"] >= 1
     assert "Traceback" not in result.stderr

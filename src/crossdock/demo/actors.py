@@ -56,6 +56,18 @@ class CrmUser:
         )
         response.raise_for_status()
 
+    async def update_many(self, sobject: str, records: list[dict[str, Any]]) -> None:
+        """Change records (each with its `Id`) 200 per call, as a list view's mass edit would."""
+        for start in range(0, len(records), 200):
+            chunk = [{"attributes": {"type": sobject}, **fields} for fields in records[start : start + 200]]
+            response = await self._http.patch(
+                f"{API}/composite/sobjects", json={"allOrNone": True, "records": chunk}, headers=await self._headers()
+            )
+            response.raise_for_status()
+            failed = [result for result in response.json() if not result.get("success")]
+            if failed:
+                raise RuntimeError(f"{len(failed)} {sobject} updates failed: {failed[0].get('errors')}")
+
     async def get(self, sobject: str, record_id: str) -> dict[str, Any]:
         """One record."""
         response = await self._http.get(f"{API}/sobjects/{sobject}/{record_id}", headers=await self._headers())
@@ -89,8 +101,8 @@ class CrmUser:
         await self._http.aclose()
 
 
-def crm_accounts(count: int, rng: random.Random) -> list[dict[str, Any]]:
-    """Distributor customer accounts as sales enters them: bill-to, ship-to, phone, channel."""
+def crm_accounts(count: int, rng: random.Random, *, first: int = 0) -> list[dict[str, Any]]:
+    """Distributor customer accounts as sales enters them (numbered from `first`): bill-to, ship-to, phone."""
     names = ("Summit", "Harbor", "Prairie", "Granite", "Cedar", "Keystone", "Lakeside", "Pioneer", "Redwood")
     trades = ("Plumbing Supply", "Electrical", "Hardware", "Building Products", "HVAC Supply", "Industrial Supply")
     cities = (
@@ -102,13 +114,13 @@ def crm_accounts(count: int, rng: random.Random) -> list[dict[str, Any]]:
         ("Spokane", "WA", "99201"),
     )
     accounts = []
-    for n in range(count):
+    for n in range(first, first + count):
         city, state, postal = rng.choice(cities)
         accounts.append(
             {
                 "Name": f"{rng.choice(names)} {rng.choice(trades)} {n:03d}",
                 "AccountNumber": f"C-{10000 + n}",
-                "Phone": f"+1 404 555 {1000 + n:04d}",
+                "Phone": f"+1 404 555 {1000 + n % 9000:04d}",
                 "CurrencyIsoCode": "USD",
                 "BillingStreet": f"{rng.randrange(100, 9999)} Commerce Pkwy",
                 "BillingCity": city,
@@ -131,17 +143,19 @@ class ErpUser:
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    async def create_items(self, count: int, rng: random.Random) -> list[str]:
-        """Items with a SKU, a list price and a category, 20 per call; return the SKUs."""
+    async def create_items(self, count: int, rng: random.Random, *, first: int = 0) -> list[str]:
+        """Items with a SKU (numbered from `first`), a list price and a category, 20 per call; return the SKUs."""
         client = self._client
         [unit] = await client.search("product.uom", [("symbol", "=", "u")], limit=1)
         [goods] = await client.search("product.category", [("name", "=", "Goods")], limit=1)
         categories = await client.search("product.category", [("name", "in", ["Fasteners", "Safety", "Janitorial"])])
         kinds = ("Hex Bolt", "Wood Screw", "Safety Glasses", "Nitrile Gloves", "Floor Cleaner", "Anchor")
         skus = []
-        for start in range(0, count, 20):  # Tryton on SQLite overflows its SQL parser validating ~100 codes at once
+        for start in range(
+            first, first + count, 20
+        ):  # Tryton on SQLite overflows its SQL parser validating ~100 codes at once
             templates = []
-            for n in range(start, min(count, start + 20)):
+            for n in range(start, min(first + count, start + 20)):
                 sku = f"SKU-{n:05d}"
                 skus.append(sku)
                 templates.append(

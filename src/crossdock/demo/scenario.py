@@ -4,6 +4,11 @@ Sales has 200 accounts with contacts in the CRM, product management 500 items in
 accounts into the ERP and the items into the CRM, finance sets payment terms that flow back to the CRM, a sales
 rep's attempt to change terms is refused as a policy violation, and three quiet cycles show nothing echoes.
 Afterwards both systems are checked against each other: nothing lost, nothing duplicated.
+
+Then order-to-cash: sales reps activate orders in Salesforce; quote-to-order checks each against the ERP's credit,
+prices and stock, creates and confirms the Tryton sale, ships what is in stock, backorders the rest, buys drop-ship
+lines from a supplier (played by the demo, answering half its purchase orders with ship notices), posts invoices,
+and keeps the Salesforce order's status, shipments and invoices current.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ from crossdock.bootstrap import Runtime, bootstrap
 from crossdock.config import load_settings
 from crossdock.demo.actors import CrmUser, ErpUser, crm_accounts
 from crossdock.demo.landscape import Landscape
+from crossdock.demo.orders import SupplierActor, build_order_world, check_orders, order_settings
 from crossdock.ports.store import ExceptionStatus
 
 ACCOUNTS = 200
 ITEMS = 500
+ORDERS = 12
 Say = Callable[[str], None]
 
 
@@ -46,10 +53,49 @@ async def _until_quiet(runtime: Runtime, passes: int = 20) -> dict[str, int]:
 
 
 def prepare(workdir: Path) -> Landscape:
-    """A fresh landscape under workdir (the Tryton database is copied from the cache)."""
+    """A fresh landscape under workdir (the Tryton database is copied from the cache), taking orders."""
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    return Landscape(workdir)
+    return Landscape(workdir, extra_settings=order_settings())
+
+
+async def play_orders(runtime: Runtime, crm: CrmUser, say: Say, rng: random.Random) -> dict[str, Any]:
+    """Order-to-cash: CRM orders through Tryton to shipment and invoice, a supplier answering drop-ship POs."""
+    world = await build_order_world(
+        runtime, crm, tryton_client(runtime), lambda: _until_quiet(runtime), orders=ORDERS, rng=rng
+    )
+    say(
+        f"Sales activated {len(world.orders)} orders in Salesforce: stocked and drop-ship lines, some over credit, "
+        "some short on stock, two rehearsing a failure."
+    )
+    supplier = SupplierActor(runtime)
+    worker = runtime.worker("demo")
+    for _ in range(200):
+        stats = await worker.run_once()
+        answered = await supplier.run_once()
+        quiet = stats.captured == 0 and stats.delivered == 0 and answered == 0
+        if quiet and _orders_settled(runtime, supplier):
+            break
+    check = await check_orders(runtime, world, supplier.answered_purchases)
+    outcomes = ", ".join(f"{count} {status}" for status, count in sorted(check.outcomes.items()))
+    say(f"Orders settled: {outcomes}; the supplier answered {len(supplier.answered)} of {len(supplier.seen)} POs.")
+    example = next((o.number for o in world.orders if o.drop_ship and not o.over_credit and not o.drill), None)
+    if example:
+        say(f"Follow one across systems: crossdock --config {runtime.settings.config_file} trace order {example}")
+    return {
+        "orders": len(world.orders),
+        "outcomes": check.outcomes,
+        "erp_sales_duplicated": check.duplicate_sales,
+        "problems": check.problems[:20],
+        "purchase_orders": len(supplier.seen),
+        "ship_notices": len(supplier.answered),
+    }
+
+
+def _orders_settled(runtime: Runtime, supplier: SupplierActor) -> bool:
+    """Every order's process is finished, or waits by design (a supplier's answer not sent, a backorder recheck)."""
+    views = runtime.process_engine(with_definitions=False).list(limit=10_000)
+    return all(supplier.has_settled(view) for view in views)
 
 
 async def play(workdir: Path, say: Say, *, keep_running: bool = False) -> tuple[dict[str, Any], Landscape]:
@@ -107,6 +153,7 @@ async def play(workdir: Path, say: Say, *, keep_running: bool = False) -> tuple[
 
         summary = await _summary(runtime, crm, erp, account_ids, skus, [first, second, third])
         summary["writes_after_sync"] = echoes
+        summary["orders"] = await play_orders(runtime, crm, say, rng)
         summary["seconds"] = round(time.perf_counter() - started, 1)
         return summary, landscape
     finally:
