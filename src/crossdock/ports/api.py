@@ -111,9 +111,10 @@ class ApiRecords(Protocol):
         ...
 
     def list_orders(
-        self, *, partner_id: str | None, after: datetime | None = None, limit: int = 50
+        self, *, partner_id: str | None, after: ApiOrderRecord | None = None, limit: int = 50
     ) -> list[ApiOrderRecord]:
-        """A partner's orders (all orders when `partner_id` is None), oldest first after `after`."""
+        """A partner's orders (all orders when `partner_id` is None), oldest first, after the order `after` (a page's
+        last: keyset paging, stable while new orders arrive)."""
         ...
 
 

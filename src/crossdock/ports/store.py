@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from crossdock.events.envelope import CloudEvent
+from crossdock.ports.api import ApiRecords, Webhooks
 
 
 class DuplicateDeliveryError(RuntimeError):
@@ -526,6 +527,8 @@ class UnitOfWork(Protocol):
     golden: GoldenRecords
     processes: ProcessRepository
     outbox: Outbox
+    api: ApiRecords
+    webhooks: Webhooks
 
     def __enter__(self) -> Self: ...
 

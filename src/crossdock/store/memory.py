@@ -12,11 +12,20 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from crossdock.ports.api import (
+    ApiClientRecord,
+    ApiOrderRecord,
+    ApiRecords,
+    IdempotencyRecord,
+    WebhookDelivery,
+    Webhooks,
+    WebhookSubscription,
+)
 from crossdock.ports.store import (
     CLAIMABLE_STATES,
     BusinessException,
@@ -49,6 +58,7 @@ from crossdock.store.errors import (
     UnitOfWorkError,
     UnknownExceptionError,
 )
+from crossdock.store.memory_api import MemoryApiRecords, MemoryWebhooks
 from crossdock.store.rules import PENDING, history_entry, stamp, utc_now
 
 XrefKey = tuple[str, str, str]
@@ -73,23 +83,16 @@ class _Records:
     signals: dict[str, ProcessSignal] = field(default_factory=dict)
     actions: list[ProcessAction] = field(default_factory=list)
     outbox: dict[str, OutboxEntry] = field(default_factory=dict)  # by event id, in insertion order
+    api_clients: dict[str, ApiClientRecord] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+    api_orders: dict[str, ApiOrderRecord] = field(default_factory=dict)
+    subscriptions: dict[str, WebhookSubscription] = field(default_factory=dict)
+    deliveries: dict[str, WebhookDelivery] = field(default_factory=dict)
+    inbound_webhooks: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def copy(self) -> _Records:
         """A copy whose containers can change without touching this one."""
-        return _Records(
-            dict(self.xrefs),
-            dict(self.xref_by_local),
-            dict(self.journal),
-            list(self.lineage),
-            dict(self.exceptions),
-            dict(self.cursors),
-            dict(self.golden),
-            dict(self.instances),
-            dict(self.steps),
-            dict(self.signals),
-            list(self.actions),
-            dict(self.outbox),
-        )
+        return _Records(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})
 
 
 def _as_stored(document: Json) -> Json:
@@ -141,6 +144,8 @@ class MemoryUnitOfWork:
         self.golden: GoldenRecords = MemoryGoldenRecords(self)
         self.processes: ProcessRepository = MemoryProcessRepository(self)
         self.outbox: Outbox = MemoryOutbox(self)
+        self.api: ApiRecords = MemoryApiRecords(self)
+        self.webhooks: Webhooks = MemoryWebhooks(self)
 
     def __enter__(self) -> Self:
         if self._open:

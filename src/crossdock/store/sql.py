@@ -10,6 +10,7 @@ from typing import Any, Self
 
 import sqlalchemy as sa
 
+from crossdock.ports.api import ApiRecords, Webhooks
 from crossdock.ports.store import (
     CrossReferences,
     Cursors,
@@ -22,6 +23,7 @@ from crossdock.ports.store import (
 )
 from crossdock.store import schema
 from crossdock.store.errors import StoreError, UnitOfWorkError
+from crossdock.store.repositories.api import SqlApiRecords
 from crossdock.store.repositories.base import Transaction
 from crossdock.store.repositories.cursors import SqlCursors
 from crossdock.store.repositories.exceptions import SqlExceptionQueue
@@ -30,6 +32,7 @@ from crossdock.store.repositories.journal import SqlDeliveryJournal
 from crossdock.store.repositories.lineage import SqlLineageLog
 from crossdock.store.repositories.outbox import SqlOutbox
 from crossdock.store.repositories.processes import SqlProcessRepository
+from crossdock.store.repositories.webhooks import SqlWebhooks
 from crossdock.store.repositories.xref import SqlCrossReferences
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -114,6 +117,8 @@ class SqlUnitOfWork:
         self.golden: GoldenRecords = SqlGoldenRecords(self._tx)
         self.processes: ProcessRepository = SqlProcessRepository(self._tx)
         self.outbox: Outbox = SqlOutbox(self._tx)
+        self.api: ApiRecords = SqlApiRecords(self._tx)
+        self.webhooks: Webhooks = SqlWebhooks(self._tx)
 
     def __enter__(self) -> Self:
         if self._tx.connection is not None:

@@ -260,3 +260,97 @@ outbox = sa.Table(
     sa.UniqueConstraint("event_id"),
     sa.Index(None, "published_at", "position"),
 )
+
+# --- the API layer (migration 0005_api) ---
+
+api_clients = sa.Table(
+    "cd_api_clients",
+    metadata,
+    sa.Column("client_id", sa.String(), primary_key=True),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("partner_id", sa.String()),
+    sa.Column("scopes", json_type(), nullable=False),  # a sorted list of scope names
+    sa.Column("rate_plan", sa.String(), nullable=False),
+    sa.Column("secret_hash", sa.String(), nullable=False),
+    sa.Column("previous_secret_hash", sa.String()),
+    sa.Column("previous_valid_until", UtcDateTime()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("rotated_at", UtcDateTime()),
+    sa.Column("revoked_at", UtcDateTime()),
+)
+
+idempotency_keys = sa.Table(
+    "cd_idempotency_keys",
+    metadata,
+    sa.Column("client_id", sa.String(), primary_key=True),
+    sa.Column("key", sa.String(), primary_key=True),
+    sa.Column("request_hash", sa.String(), nullable=False),
+    sa.Column("status_code", sa.Integer(), nullable=False),
+    sa.Column("body", sa.LargeBinary(), nullable=False),
+    sa.Column("headers", json_type(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
+api_orders = sa.Table(
+    "cd_api_orders",
+    metadata,
+    sa.Column("order_id", sa.String(), primary_key=True),
+    sa.Column("number", sa.String(), nullable=False),
+    sa.Column("client_id", sa.String(), nullable=False),
+    sa.Column("partner_id", sa.String()),
+    sa.Column("customer_id", sa.String(), nullable=False),
+    sa.Column("customer_reference", sa.String()),
+    sa.Column("event_id", sa.String(), nullable=False),
+    sa.Column("process_id", sa.String(), nullable=False),
+    sa.Column("submitted_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("number"),
+    sa.Index(None, "partner_id", "submitted_at"),
+)
+
+webhook_subscriptions = sa.Table(
+    "cd_webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("partner_id", sa.String()),
+    sa.Column("url", sa.String(), nullable=False),
+    sa.Column("event_types", json_type(), nullable=False),  # a sorted list of event types
+    sa.Column("secret", sa.String(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("description", sa.String(), nullable=False),
+    sa.Column("disabled_reason", sa.Text()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "partner_id"),
+)
+
+webhook_deliveries = sa.Table(
+    "cd_webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("subscription_id", sa.String(), nullable=False),
+    sa.Column("event_id", sa.String(), nullable=False),
+    sa.Column("event_type", sa.String(), nullable=False),
+    sa.Column("payload", sa.LargeBinary(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime()),
+    sa.Column("last_status", sa.Integer()),
+    sa.Column("last_error", sa.Text()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("delivered_at", UtcDateTime()),
+    sa.UniqueConstraint("subscription_id", "event_id"),
+    sa.Index(None, "state", "next_attempt_at"),
+)
+
+inbound_webhooks = sa.Table(
+    "cd_inbound_webhooks",
+    metadata,
+    sa.Column("source", sa.String(), primary_key=True),
+    sa.Column("webhook_id", sa.String(), primary_key=True),
+    sa.Column("event_id", sa.String(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "received_at"),
+)

@@ -81,3 +81,11 @@ def upsert(tx: Transaction, table: sa.Table, values: Mapping[str, Any], key: Seq
         index_elements=list(key), set_={name: insert.excluded[name] for name in values if name not in key}
     )
     return tx.write(statement)
+
+
+def insert_new(tx: Transaction, table: sa.Table, values: Mapping[str, Any], returning: sa.ColumnElement[Any]) -> bool:
+    """Insert a row unless one with the same key exists; True when it went in. RETURNING tells, because drivers
+    disagree on rowcount after ON CONFLICT DO NOTHING."""
+    insert = postgresql.insert(table) if tx.dialect == "postgresql" else sqlite.insert(table)
+    statement = insert.values(dict(values)).on_conflict_do_nothing().returning(returning)
+    return tx.write(statement).first() is not None

@@ -1,0 +1,167 @@
+"""The API layer's records in SQL: clients, idempotency keys and the orders the API took."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from crossdock.ports.api import ApiClientRecord, ApiOrderRecord, ClientKind, IdempotencyRecord
+from crossdock.store.repositories.base import Transaction, insert_new, upsert
+from crossdock.store.rules import as_utc, stamp, utc_now
+from crossdock.store.tables import api_clients, api_orders, idempotency_keys
+
+
+def _client(row: sa.Row[Any]) -> ApiClientRecord:
+    return ApiClientRecord(
+        client_id=row.client_id,
+        name=row.name,
+        kind=ClientKind(row.kind),
+        scopes=frozenset(row.scopes),
+        secret_hash=row.secret_hash,
+        partner_id=row.partner_id,
+        rate_plan=row.rate_plan,
+        previous_secret_hash=row.previous_secret_hash,
+        previous_valid_until=row.previous_valid_until,
+        created_at=row.created_at,
+        rotated_at=row.rotated_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _order(row: sa.Row[Any]) -> ApiOrderRecord:
+    return ApiOrderRecord(
+        order_id=row.order_id,
+        number=row.number,
+        client_id=row.client_id,
+        partner_id=row.partner_id,
+        customer_id=row.customer_id,
+        customer_reference=row.customer_reference,
+        event_id=row.event_id,
+        process_id=row.process_id,
+        submitted_at=row.submitted_at,
+    )
+
+
+class SqlApiRecords:
+    """The ApiRecords repository on `cd_api_clients`, `cd_idempotency_keys` and `cd_api_orders`."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def put_client(self, client: ApiClientRecord) -> None:
+        """Insert or replace a client."""
+        values = {
+            "client_id": client.client_id,
+            "name": client.name,
+            "kind": client.kind.value,
+            "partner_id": client.partner_id,
+            "scopes": sorted(client.scopes),
+            "rate_plan": client.rate_plan,
+            "secret_hash": client.secret_hash,
+            "previous_secret_hash": client.previous_secret_hash,
+            "previous_valid_until": client.previous_valid_until,
+            "created_at": stamp(client.created_at, utc_now()),
+            "rotated_at": client.rotated_at,
+            "revoked_at": client.revoked_at,
+        }
+        upsert(self._tx, api_clients, values, ["client_id"])
+
+    def get_client(self, client_id: str) -> ApiClientRecord | None:
+        """One client, revoked ones included."""
+        row = self._tx.read(sa.select(api_clients).where(api_clients.c.client_id == client_id)).first()
+        return None if row is None else _client(row)
+
+    def list_clients(self) -> list[ApiClientRecord]:
+        """Every client, by id."""
+        return [_client(row) for row in self._tx.read(sa.select(api_clients).order_by(api_clients.c.client_id))]
+
+    def get_idempotent(self, client_id: str, key: str, *, now: datetime) -> IdempotencyRecord | None:
+        """The stored response for a client's key, unless it has expired."""
+        t = idempotency_keys
+        row = self._tx.read(
+            sa.select(t).where(t.c.client_id == client_id, t.c.key == key, t.c.expires_at > as_utc(now))
+        ).first()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            client_id=row.client_id,
+            key=row.key,
+            request_hash=row.request_hash,
+            status_code=row.status_code,
+            body=bytes(row.body),
+            headers=dict(row.headers),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+        )
+
+    def put_idempotent(self, record: IdempotencyRecord) -> bool:
+        """Store a first response; False when the key is already stored and not expired."""
+        t = idempotency_keys
+        now = utc_now()
+        if record.expires_at is None:
+            raise ValueError("an idempotency record needs `expires_at`")
+        # An expired entry for the key may still be there (purged later): the key is free again.
+        self._tx.write(
+            sa.delete(t).where(t.c.client_id == record.client_id, t.c.key == record.key, t.c.expires_at <= now)
+        )
+        values = {
+            "client_id": record.client_id,
+            "key": record.key,
+            "request_hash": record.request_hash,
+            "status_code": record.status_code,
+            "body": record.body,
+            "headers": dict(record.headers),
+            "created_at": stamp(record.created_at, now),
+            "expires_at": as_utc(record.expires_at),
+        }
+        return insert_new(self._tx, t, values, t.c.key)
+
+    def purge_idempotent(self, *, now: datetime) -> int:
+        """Forget expired keys; return how many."""
+        t = idempotency_keys
+        return int(self._tx.write(sa.delete(t).where(t.c.expires_at <= as_utc(now))).rowcount)
+
+    def add_order(self, order: ApiOrderRecord) -> bool:
+        """Record an order taken; False when its order id or number is already recorded."""
+        values = {
+            "order_id": order.order_id,
+            "number": order.number,
+            "client_id": order.client_id,
+            "partner_id": order.partner_id,
+            "customer_id": order.customer_id,
+            "customer_reference": order.customer_reference,
+            "event_id": order.event_id,
+            "process_id": order.process_id,
+            "submitted_at": as_utc(order.submitted_at),
+        }
+        return insert_new(self._tx, api_orders, values, api_orders.c.order_id)
+
+    def get_order(self, order_id: str) -> ApiOrderRecord | None:
+        """One order by canonical id."""
+        row = self._tx.read(sa.select(api_orders).where(api_orders.c.order_id == order_id)).first()
+        return None if row is None else _order(row)
+
+    def find_order(self, number: str) -> ApiOrderRecord | None:
+        """One order by number."""
+        row = self._tx.read(sa.select(api_orders).where(api_orders.c.number == number)).first()
+        return None if row is None else _order(row)
+
+    def list_orders(
+        self, *, partner_id: str | None, after: ApiOrderRecord | None = None, limit: int = 50
+    ) -> list[ApiOrderRecord]:
+        """A partner's orders (all when `partner_id` is None), oldest first, after the order `after`."""
+        t = api_orders
+        query = sa.select(t)
+        if partner_id is not None:
+            query = query.where(t.c.partner_id == partner_id)
+        if after is not None:
+            query = query.where(
+                sa.or_(
+                    t.c.submitted_at > as_utc(after.submitted_at),
+                    sa.and_(t.c.submitted_at == as_utc(after.submitted_at), t.c.order_id > after.order_id),
+                )
+            )
+        rows = self._tx.read(query.order_by(t.c.submitted_at, t.c.order_id).limit(limit))
+        return [_order(row) for row in rows]

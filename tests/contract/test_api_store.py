@@ -1,0 +1,260 @@
+"""The API layer's repositories of the Store port (clients, idempotency keys, API orders, webhooks) on every
+backend."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from crossdock.ports.api import (
+    ApiClientRecord,
+    ApiOrderRecord,
+    ClientKind,
+    DeliveryState,
+    IdempotencyRecord,
+    SubscriptionState,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from crossdock.store import MemoryStore, SqlStore
+from crossdock.store.sql import store_url
+from tests.support.services import require_postgres
+from tests.support.stores import contract_store
+
+AnyStore = MemoryStore | SqlStore
+T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A migrated schema of its own for this module."""
+    base = store_url(require_postgres())
+    schema = f"cd_api_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    migrated = SqlStore(url)
+    migrated.migrate()
+    migrated.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.dispose()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyStore]:
+    """An empty, migrated store of the parametrised backend."""
+    with contract_store(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as opened:
+        yield opened
+
+
+def client(client_id: str = "acme-portal") -> ApiClientRecord:
+    return ApiClientRecord(
+        client_id=client_id,
+        name="Acme purchasing portal",
+        kind=ClientKind.PARTNER,
+        scopes=frozenset({"orders:read", "orders:write"}),
+        secret_hash="sha256:abc",
+        partner_id="acme",
+        created_at=T0,
+    )
+
+
+def test_a_client_is_stored_replaced_on_rotation_and_listed(store: AnyStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.api.put_client(client())
+        uow.api.put_client(client("zeta-edi"))
+        uow.commit()
+    rotated = replace(
+        client(),
+        secret_hash="sha256:new",
+        previous_secret_hash="sha256:abc",
+        previous_valid_until=T0 + timedelta(hours=24),
+        rotated_at=T0 + timedelta(minutes=5),
+    )
+    with store.unit_of_work() as uow:
+        uow.api.put_client(rotated)
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.api.get_client("acme-portal") == rotated
+        assert [c.client_id for c in uow.api.list_clients()] == ["acme-portal", "zeta-edi"]
+        assert uow.api.get_client("nobody") is None
+
+
+def idempotent(key: str, *, expires: datetime, status: int = 202) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        client_id="acme-portal",
+        key=key,
+        request_hash="h1",
+        status_code=status,
+        body=b'{"order_id": "o1"}',
+        headers={"location": "/v1/orders/o1"},
+        created_at=T0,
+        expires_at=expires,
+    )
+
+
+def test_an_idempotency_key_keeps_its_first_response_until_it_expires(store: AnyStore) -> None:
+    now = datetime.now(UTC)
+    first = idempotent("k1", expires=now + timedelta(hours=24))
+    with store.unit_of_work() as uow:
+        assert uow.api.put_idempotent(first) is True
+        assert uow.api.put_idempotent(replace(first, status_code=500, body=b"later")) is False
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.api.get_idempotent("acme-portal", "k1", now=now) == first
+        assert uow.api.get_idempotent("other-client", "k1", now=now) is None
+        assert uow.api.get_idempotent("acme-portal", "k1", now=now + timedelta(hours=25)) is None
+
+
+def test_an_expired_key_is_free_again_and_purged(store: AnyStore) -> None:
+    now = datetime.now(UTC)
+    with store.unit_of_work() as uow:
+        uow.api.put_idempotent(idempotent("old", expires=now - timedelta(seconds=1)))
+        uow.api.put_idempotent(idempotent("live", expires=now + timedelta(hours=1)))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.api.put_idempotent(idempotent("old", expires=now + timedelta(hours=1), status=201)) is True
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        again = uow.api.get_idempotent("acme-portal", "old", now=now)
+        assert again is not None
+        assert again.status_code == 201
+    with store.unit_of_work() as uow:
+        assert uow.api.purge_idempotent(now=now + timedelta(hours=2)) == 2
+        uow.commit()
+
+
+def order(n: int, *, partner: str | None = "acme", at: datetime = T0) -> ApiOrderRecord:
+    return ApiOrderRecord(
+        order_id=f"order-{n:03d}",
+        number=f"API-{partner}-{n}",
+        client_id="acme-portal",
+        partner_id=partner,
+        customer_id="cust-1",
+        event_id=f"evt-{n}",
+        process_id=f"proc-{n}",
+        submitted_at=at,
+        customer_reference=f"PO-{n}",
+    )
+
+
+def test_orders_are_found_by_id_and_number_and_paged_per_partner(store: AnyStore) -> None:
+    with store.unit_of_work() as uow:
+        for n in range(5):
+            assert uow.api.add_order(order(n, at=T0 + timedelta(seconds=n // 2))) is True
+        assert uow.api.add_order(order(9, partner="zeta")) is True
+        assert uow.api.add_order(order(1)) is False  # the same order id
+        assert uow.api.add_order(replace(order(7), number="API-acme-2")) is False  # the same number
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.api.get_order("order-003") == order(3, at=T0 + timedelta(seconds=1))
+        found = uow.api.find_order("API-zeta-9")
+        assert found is not None
+        assert found.partner_id == "zeta"
+        first = uow.api.list_orders(partner_id="acme", limit=2)
+        second = uow.api.list_orders(partner_id="acme", after=first[-1], limit=2)
+        third = uow.api.list_orders(partner_id="acme", after=second[-1], limit=2)
+        assert [o.order_id for o in first + second + third] == [f"order-{n:03d}" for n in range(5)]
+        assert len(uow.api.list_orders(partner_id=None)) == 6
+
+
+def subscription(sub_id: str = "sub-1", partner: str | None = "acme") -> WebhookSubscription:
+    return WebhookSubscription(
+        id=sub_id,
+        partner_id=partner,
+        url="https://hooks.acme.example/crossdock",
+        event_types=frozenset({"crossdock.order.accepted.v1", "crossdock.shipment.dispatched.v1"}),
+        secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        description="order updates",
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
+def delivery(n: int, sub_id: str = "sub-1", *, due: datetime = T0) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=f"msg_{sub_id}_{n}",
+        subscription_id=sub_id,
+        event_id=f"evt-{n}",
+        event_type="crossdock.order.accepted.v1",
+        payload=b'{"type": "crossdock.order.accepted.v1"}',
+        next_attempt_at=due,
+        created_at=T0,
+    )
+
+
+def test_subscriptions_are_listed_per_partner_updated_and_deleted(store: AnyStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.webhooks.add_subscription(subscription())
+        uow.webhooks.add_subscription(subscription("sub-2", partner="zeta"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        disabled = replace(subscription(), state=SubscriptionState.DISABLED, disabled_reason="410 Gone")
+        uow.webhooks.update_subscription(disabled)
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        stored = uow.webhooks.get_subscription("sub-1")
+        assert stored is not None
+        assert (stored.state, stored.disabled_reason, stored.event_types) == (
+            SubscriptionState.DISABLED,
+            "410 Gone",
+            subscription().event_types,
+        )
+        assert [s.id for s in uow.webhooks.list_subscriptions(partner_id="zeta")] == ["sub-2"]
+        assert [s.id for s in uow.webhooks.list_subscriptions(active_only=True)] == ["sub-2"]
+    with store.unit_of_work() as uow:
+        uow.webhooks.enqueue([delivery(1, "sub-2")])
+        assert uow.webhooks.delete_subscription("sub-2") is True
+        assert uow.webhooks.delete_subscription("sub-2") is False
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert [d.state for d in uow.webhooks.list_deliveries(subscription_id="sub-2")] == [DeliveryState.CANCELLED]
+
+
+def test_a_delivery_is_enqueued_once_per_subscription_and_event_and_comes_due(store: AnyStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.webhooks.add_subscription(subscription())
+        assert uow.webhooks.enqueue([delivery(1), delivery(2, due=T0 + timedelta(minutes=5))]) == 2
+        assert uow.webhooks.enqueue([delivery(1), replace(delivery(2), id="msg_other")]) == 0
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert [d.id for d in uow.webhooks.due(now=T0)] == ["msg_sub-1_1"]
+        assert [d.id for d in uow.webhooks.due(now=T0 + timedelta(minutes=5))] == ["msg_sub-1_1", "msg_sub-1_2"]
+    retried = replace(
+        delivery(1),
+        attempts=1,
+        last_status=503,
+        last_error="Service Unavailable",
+        next_attempt_at=T0 + timedelta(hours=1),
+    )
+    done = replace(delivery(2), attempts=1, state=DeliveryState.DELIVERED, last_status=204, next_attempt_at=None)
+    done = replace(done, delivered_at=T0 + timedelta(minutes=5))
+    with store.unit_of_work() as uow:
+        uow.webhooks.record_attempt(retried)
+        uow.webhooks.record_attempt(done)
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.webhooks.due(now=T0 + timedelta(minutes=30)) == []
+        [again] = uow.webhooks.due(now=T0 + timedelta(hours=1))
+        assert (again.attempts, again.last_status, again.last_error) == (1, 503, "Service Unavailable")
+        [delivered] = uow.webhooks.list_deliveries(state=DeliveryState.DELIVERED)
+        assert delivered.delivered_at == T0 + timedelta(minutes=5)
+
+
+def test_an_inbound_webhook_id_is_new_once_per_source(store: AnyStore) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.webhooks.mark_received("shopify", "msg_1", event_id="e1", now=T0) is True
+        assert uow.webhooks.mark_received("shopify", "msg_1", event_id="e2", now=T0) is False
+        assert uow.webhooks.mark_received("carrier", "msg_1", event_id="e3", now=T0) is True
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.webhooks.mark_received("shopify", "msg_1", event_id="e1", now=T0) is False
