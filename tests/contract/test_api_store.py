@@ -144,6 +144,7 @@ def order(n: int, *, partner: str | None = "acme", at: datetime = T0) -> ApiOrde
         process_id=f"proc-{n}",
         submitted_at=at,
         customer_reference=f"PO-{n}",
+        document={"number": f"API-{partner}-{n}", "lines": [{"sku": "SKU-1", "quantity": "2"}]},
     )
 
 

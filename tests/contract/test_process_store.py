@@ -362,3 +362,21 @@ def test_the_outbox_keeps_order_ignores_repeats_and_marks_published(store: AnySt
 
 def _fields(found: ProcessInstance) -> dict[str, object]:
     return {name: getattr(found, name) for name in ProcessInstance.__dataclass_fields__}
+
+
+def test_an_instances_emitted_events_are_read_back_in_order_published_or_not(store: AnyStore) -> None:
+    events = [
+        OutboxEntry(CloudEvent(type="crossdock.order.accepted.v1", source="/p", subject="o1", data={"n": n}), "i1", n)
+        for n in range(3)
+    ]
+    other = OutboxEntry(CloudEvent(type="crossdock.order.accepted.v1", source="/p", subject="o2", data={}), "i2", 0)
+    with store.unit_of_work() as uow:
+        uow.outbox.add([*events, other])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.outbox.mark_published([events[0].event.id], now=T0)
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        found = uow.outbox.for_instance("i1")
+    assert [e.event.data["n"] for e in found] == [0, 1, 2]
+    assert found[0].published_at == T0

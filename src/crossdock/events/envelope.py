@@ -51,7 +51,8 @@ def event_type(entity: str, verb: str, version: int = 1) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CloudEvent:
-    """A CloudEvents 1.0 event in structured JSON mode, with `traceparent` and `correlationid` extensions.
+    """A CloudEvents 1.0 event in structured JSON mode, with `traceparent`, `correlationid`, `businesskeys` and
+    `partnerid` extensions.
 
     `subject` is the canonical id of the business object the event is about; the log keeps order per subject.
     """
@@ -68,6 +69,9 @@ class CloudEvent:
     correlationid: str | None = None
     # Business keys (order number, customer number, PO) carried for lineage; a Crossdock extension attribute.
     businesskeys: dict[str, str] | None = None
+    # The trading partner the event concerns (the customer or supplier an API client acts for): webhooks reach
+    # only that partner's subscriptions, and the partner API shows only its own. A Crossdock extension attribute.
+    partnerid: str | None = None
 
     @property
     def schema_version(self) -> int:
@@ -120,6 +124,8 @@ class CloudEvent:
             out["correlationid"] = self.correlationid
         if self.businesskeys:
             out["businesskeys"] = self.businesskeys
+        if self.partnerid is not None:
+            out["partnerid"] = self.partnerid
         out["data"] = self.data
         return out
 
@@ -150,6 +156,7 @@ class CloudEvent:
             traceparent=raw.get("traceparent"),
             correlationid=raw.get("correlationid"),
             businesskeys=raw.get("businesskeys"),
+            partnerid=raw.get("partnerid"),
         )
 
     @classmethod

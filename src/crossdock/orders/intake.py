@@ -34,6 +34,7 @@ GROUP = "orders.intake"
 _XREF_WAIT_S = 2.0
 _XREF_ATTEMPTS = 10
 ORDER_SUBMITTED = event_type("order", "submitted")
+PROCESS_KEY = "process"  # the business key naming the process instance an order's submitter was promised
 
 
 @dataclass
@@ -109,8 +110,12 @@ class OrderIntake:
         instance = await self._engine.start_async(
             NAME,
             business_key=order.number,
-            input=process_input(order, crm_system=self._crm_system, crm_order_id=crm_order_id),
+            input=process_input(
+                order, crm_system=self._crm_system, crm_order_id=crm_order_id, partner_id=logged.event.partnerid
+            ),
             correlation_id=logged.event.correlationid or logged.event.id,
+            # An API answered its caller with the process id before the process existed; keep that promise.
+            instance_id=(logged.event.businesskeys or {}).get(PROCESS_KEY),
         )
         logger.info("order %s: quote-to-order process %s", order.number, instance)
         return True

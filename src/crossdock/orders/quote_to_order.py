@@ -75,11 +75,16 @@ class OrderSystems:
 
 
 def process_input(
-    order: SalesOrder, *, crm_system: str | None = None, crm_order_id: str | None = None
+    order: SalesOrder,
+    *,
+    crm_system: str | None = None,
+    crm_order_id: str | None = None,
+    partner_id: str | None = None,
 ) -> dict[str, Any]:
-    """The input a quote-to-order instance starts with: the order, and where the CRM holds it (if it came from one)."""
+    """The input a quote-to-order instance starts with: the order, where the CRM holds it (if it came from one),
+    and the trading partner that submitted it (through the API or EDI), whose events carry its id."""
     crm = {"system": crm_system, "order_local_id": crm_order_id} if crm_system and crm_order_id else None
-    return {"order": order.model_dump(mode="json"), "crm": crm}
+    return {"order": order.model_dump(mode="json"), "crm": crm, "partner_id": partner_id}
 
 
 class QuoteToOrder:
@@ -101,7 +106,7 @@ class QuoteToOrder:
         """Run one order from submission to its outcome."""
         order = SalesOrder.model_validate(data["order"])
         crm = data.get("crm") or None
-        return await _OrderRun(self.systems, ctx, order, crm).execute()
+        return await _OrderRun(self.systems, ctx, order, crm, data.get("partner_id")).execute()
 
 
 class _RejectedError(Exception):
@@ -114,8 +119,16 @@ class _RejectedError(Exception):
 class _OrderRun:
     """One run of one order; every external call goes through `ctx.step`."""
 
-    def __init__(self, systems: OrderSystems, ctx: ProcessContext, order: SalesOrder, crm: dict[str, Any] | None):
+    def __init__(
+        self,
+        systems: OrderSystems,
+        ctx: ProcessContext,
+        order: SalesOrder,
+        crm: dict[str, Any] | None,
+        partner_id: str | None = None,
+    ):
         self.systems = systems
+        self.partner_id = partner_id
         self.erp = systems.erp
         self.policy = systems.policy
         self.ctx = ctx
@@ -567,6 +580,7 @@ class _OrderRun:
                 data=data,
                 correlationid=self.ctx.correlation_id or self.order.number,
                 businesskeys={"order": self.order.number},
+                partnerid=self.partner_id,
             )
         )
 

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class ClientKind(enum.StrEnum):
@@ -69,6 +69,7 @@ class ApiOrderRecord:
     process_id: str
     submitted_at: datetime
     customer_reference: str | None = None  # the partner's own PO number
+    document: dict[str, Any] = field(default_factory=dict)  # the canonical order as submitted
 
 
 class ApiRecords(Protocol):

@@ -515,6 +515,10 @@ class Outbox(Protocol):
         """Record that these events are in the log."""
         ...
 
+    def for_instance(self, instance_id: str, limit: int = 500) -> list[OutboxEntry]:
+        """The events a process instance emitted, in order (published or not): what it has told the world."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction over the store's repositories."""

@@ -74,14 +74,16 @@ class ProcessEngine:
         input: Mapping[str, Any] | None = None,
         correlation_id: str | None = None,
         restart_finished: bool = False,
+        instance_id: str | None = None,
     ) -> str:
         """Start an instance of the definition's newest version for `business_key`, and return its id.
 
         Idempotent: while an instance for (definition, business key) is live, starting again returns its id (a
         partial unique index holds this across workers). A finished instance also blocks a new start, and its
-        id is returned, unless `restart_finished=True`: then a new instance starts.
+        id is returned, unless `restart_finished=True`: then a new instance starts. `instance_id` names the new
+        instance when the caller promised its id before starting it (an API's 202 answer).
         """
-        new = self._new_instance(definition, business_key, input, correlation_id)
+        new = self._new_instance(definition, business_key, input, correlation_id, instance_id)
         with self.store.unit_of_work() as uow:
             instance_id = _start_in(uow, new, restart_finished)
             uow.commit()
@@ -95,14 +97,20 @@ class ProcessEngine:
         input: Mapping[str, Any] | None = None,
         correlation_id: str | None = None,
         restart_finished: bool = False,
+        instance_id: str | None = None,
     ) -> str:
         """`start` from async code: on the engine's writer thread, so concurrent starts share one commit."""
-        new = self._new_instance(definition, business_key, input, correlation_id)
+        new = self._new_instance(definition, business_key, input, correlation_id, instance_id)
         instance_id: str = await self._writer.call(lambda uow: _start_in(uow, new, restart_finished))
         return instance_id
 
     def _new_instance(
-        self, definition: str, business_key: str, input: Mapping[str, Any] | None, correlation_id: str | None
+        self,
+        definition: str,
+        business_key: str,
+        input: Mapping[str, Any] | None,
+        correlation_id: str | None,
+        instance_id: str | None = None,
     ) -> ProcessInstance:
         if not business_key:
             raise ValueError("a process instance needs a business key (an order number, a PO number)")
@@ -112,7 +120,7 @@ class ProcessEngine:
         return ProcessInstance(
             # Time-ordered ids keep the rows of instances started together on the same pages: a journal
             # group then rewrites a few pages instead of one per instance, and each commit writes less.
-            id=new_event_id(),
+            id=instance_id or new_event_id(),
             definition=latest.name,
             version=latest.version,
             business_key=business_key,

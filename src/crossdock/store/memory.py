@@ -718,6 +718,12 @@ class MemoryOutbox:
         hits.sort(key=lambda e: e.position or 0)
         return copy.deepcopy(hits[:limit])
 
+    def for_instance(self, instance_id: str, limit: int = 500) -> list[OutboxEntry]:
+        """The events a process instance emitted, in order."""
+        hits = [e for e in self._uow.records().outbox.values() if e.instance_id == instance_id]
+        hits.sort(key=lambda e: e.position or 0)
+        return copy.deepcopy(hits[:limit])
+
     def mark_published(self, event_ids: Sequence[str], *, now: datetime) -> None:
         """Record that these events are in the log."""
 

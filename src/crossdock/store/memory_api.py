@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -97,7 +98,9 @@ class MemoryApiRecords:
                 return
             if any(o.number == order.number for o in records.api_orders.values()):
                 return
-            records.api_orders[order.order_id] = replace(order, submitted_at=as_utc(order.submitted_at))
+            records.api_orders[order.order_id] = replace(
+                order, submitted_at=as_utc(order.submitted_at), document=json.loads(json.dumps(order.document))
+            )
             added = True
 
         self._uow.change(add)

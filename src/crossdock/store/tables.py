@@ -259,6 +259,7 @@ outbox = sa.Table(
     sa.Column("published_at", UtcDateTime()),
     sa.UniqueConstraint("event_id"),
     sa.Index(None, "published_at", "position"),
+    sa.Index(None, "instance_id"),  # added by 0005_api: what an order's process has told the world
 )
 
 # --- the API layer (migration 0005_api) ---
@@ -306,6 +307,7 @@ api_orders = sa.Table(
     sa.Column("event_id", sa.String(), nullable=False),
     sa.Column("process_id", sa.String(), nullable=False),
     sa.Column("submitted_at", UtcDateTime(), nullable=False),
+    sa.Column("document", json_type(), nullable=False),
     sa.UniqueConstraint("number"),
     sa.Index(None, "partner_id", "submitted_at"),
 )

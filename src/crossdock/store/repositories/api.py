@@ -41,6 +41,7 @@ def _order(row: sa.Row[Any]) -> ApiOrderRecord:
         event_id=row.event_id,
         process_id=row.process_id,
         submitted_at=row.submitted_at,
+        document=dict(row.document),
     )
 
 
@@ -135,6 +136,7 @@ class SqlApiRecords:
             "event_id": order.event_id,
             "process_id": order.process_id,
             "submitted_at": as_utc(order.submitted_at),
+            "document": order.document,
         }
         return insert_new(self._tx, api_orders, values, api_orders.c.order_id)
 

@@ -58,6 +58,11 @@ class SqlOutbox:
         rows = self._tx.read(sa.select(t).where(t.c.published_at.is_(None)).order_by(t.c.position).limit(limit))
         return [_entry(row) for row in rows]
 
+    def for_instance(self, instance_id: str, limit: int = 500) -> list[OutboxEntry]:
+        """The events a process instance emitted, in order."""
+        rows = self._tx.read(sa.select(t).where(t.c.instance_id == instance_id).order_by(t.c.position).limit(limit))
+        return [_entry(row) for row in rows]
+
     def mark_published(self, event_ids: Sequence[str], *, now: datetime) -> None:
         """Record that these events are in the log."""
         for chunk in chunks(list(event_ids)):

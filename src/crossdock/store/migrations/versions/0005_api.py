@@ -1,4 +1,5 @@
-"""The API layer: clients, idempotency keys, orders taken, webhook subscriptions, deliveries and inbound ids.
+"""The API layer: clients, idempotency keys, orders taken, webhook subscriptions, deliveries and inbound ids; an
+index on the outbox by process instance.
 
 Revision ID: 0005_api
 Revises: 0004_processes
@@ -63,6 +64,7 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(), nullable=False),
         sa.Column("process_id", sa.String(), nullable=False),
         sa.Column("submitted_at", TIMESTAMP, nullable=False),
+        sa.Column("document", JSON, nullable=False),
         sa.PrimaryKeyConstraint("order_id", name="pk_cd_api_orders"),
         sa.UniqueConstraint("number", name="uq_cd_api_orders_number"),
     )
@@ -111,10 +113,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("source", "webhook_id", name="pk_cd_inbound_webhooks"),
     )
     op.create_index("ix_cd_inbound_webhooks_received_at", "cd_inbound_webhooks", ["received_at"])
+    # The API reads an order's shipments and invoices from the events its process emitted.
+    op.create_index("ix_cd_outbox_instance_id", "cd_outbox", ["instance_id"])
 
 
 def downgrade() -> None:
     """Drop the API tables."""
+    op.drop_index("ix_cd_outbox_instance_id", table_name="cd_outbox")
     for table in (
         "cd_inbound_webhooks",
         "cd_webhook_deliveries",
