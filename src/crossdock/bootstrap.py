@@ -6,15 +6,17 @@ patching import paths.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossdock.config import EventLogBackend, Settings, SystemConfig
+from crossdock.config import EventLogBackend, SecretRef, Settings, SystemConfig
 from crossdock.ports.connector import Connector
+from crossdock.ports.egress import EgressPolicy
 from crossdock.ports.event_log import EventLog
 from crossdock.ports.orders import OrderStatusBoard
 from crossdock.ports.store import Store
@@ -30,13 +32,17 @@ from crossdock.sync.retry import RetryPolicy
 from crossdock.sync.worker import BackgroundService, Worker
 
 if TYPE_CHECKING:
+    from crossdock.api.context import ApiContext
+    from crossdock.api.security.tokens import Keyring
     from crossdock.config.sections import OrdersConfig
     from crossdock.orders.policy import OrderPolicy
     from crossdock.orders.quote_to_order import OrderSystems
     from crossdock.orders.service import OrderService
     from crossdock.process import ProcessEngine
+    from crossdock.webhooks.dispatcher import WebhookDispatcher
 
 ConnectorFactory = Callable[[str, SystemConfig], Connector]
+logger = logging.getLogger(__name__)
 
 
 class BootstrapError(RuntimeError):
@@ -96,9 +102,11 @@ class Runtime:
     mappings: Mappings
     flows: list[Flow] = field(default_factory=list)
     engines: dict[tuple[str, bool], ProcessEngine] = field(default_factory=dict)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
-    def worker(self, consumer: str | None = None, *, poll_interval_s: float = 1.0) -> Worker:
-        """A worker running every configured flow's capture and delivery loops."""
+    def worker(self, consumer: str | None = None, *, poll_interval_s: float = 1.0, webhooks: bool = False) -> Worker:
+        """A worker running every configured flow's capture and delivery loops; with `webhooks`, partners' webhook
+        deliveries too (one process only: sending has no claim across processes yet)."""
         consumer = consumer or default_consumer_id()
         captures: list[CaptureRunner] = []
         deliveries: list[DeliveryRunner] = []
@@ -133,6 +141,8 @@ class Runtime:
                     )
                 )
             services.append(self.order_service(consumer))
+        if webhooks:
+            services.append(self.webhook_dispatcher(consumer))
         return Worker(captures, deliveries, services=services, poll_interval_s=poll_interval_s)
 
     def order_intake_flow(self) -> Flow | None:
@@ -194,6 +204,67 @@ class Runtime:
         )
         return OrderService(intake, engine, self.log)
 
+    def api_context(self) -> ApiContext:
+        """What the HTTP API works with: the store, the publisher, token keys, rate plans, the ERP's order desk."""
+        from crossdock.api.context import ApiContext, ClientDirectory
+        from crossdock.api.limits import DEFAULT_PLANS, RatePlan
+        from crossdock.api.security.tokens import TokenIssuer
+        from crossdock.process.journal import JournalWriter
+        from crossdock.store.rules import utc_now
+
+        config = self.settings.api
+        plans = dict(DEFAULT_PLANS)
+        plans.update(
+            {name: RatePlan(name, plan.requests_per_second, plan.burst) for name, plan in config.rate_plans.items()}
+        )
+        orders = self.settings.orders
+        desk = None
+        if orders is not None:
+            make_desk = getattr(self.connector(orders.erp), "order_desk", None)
+            desk = make_desk() if make_desk is not None else None
+        inbound = config.inbound_webhooks
+        return ApiContext(
+            config=config,
+            store=self.store,
+            publisher=self.publisher,
+            issuer=TokenIssuer(
+                api_keyring(config.signing_keys),
+                issuer=config.issuer,
+                audience=config.audience,
+                default_ttl_s=config.token_ttl_s,
+            ),
+            writer=JournalWriter(self.store, lease_s=self.settings.lease_ttl_s, clock=utc_now, name="crossdock-api"),
+            egress=EgressPolicy(
+                allow_private_network=config.webhook_allow_private_network,
+                allowed_hosts=tuple(config.webhook_allowed_hosts),
+            ),
+            plans=plans,
+            clients=ClientDirectory(self.store),
+            order_desk=desk,
+            erp_system=orders.erp if orders is not None else None,
+            inbound_secrets={
+                source: [ref.resolve().get_secret_value() for ref in hook.signing_secrets if isinstance(ref, SecretRef)]
+                for source, hook in inbound.items()
+            },
+            inbound_event_types={source: hook.event_type for source, hook in inbound.items()},
+        )
+
+    def webhook_dispatcher(self, consumer: str | None = None) -> WebhookDispatcher:
+        """Partners' webhook deliveries, as a worker service."""
+        import httpx
+
+        from crossdock.webhooks.dispatcher import WebhookDispatcher
+
+        config = self.settings.api
+        # trust_env=False: a proxy from the environment would sit between the egress check and the connection.
+        http = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        self.closers.append(http.aclose)
+        egress = EgressPolicy(
+            allow_private_network=config.webhook_allow_private_network,
+            allowed_hosts=tuple(config.webhook_allowed_hosts),
+        )
+        return WebhookDispatcher(self.log, self.store, http, egress, consumer=consumer or default_consumer_id())
+
     def governor(self) -> ChangeGovernor:
         """What every captured change passes before it is logged: echo suppression, then attribute ownership."""
         policy = OwnershipPolicy(self.settings.ownership)
@@ -216,10 +287,33 @@ class Runtime:
         """Close process engines, connectors, the log and the store."""
         for engine in self.engines.values():
             engine.close()
+        for closer in self.closers:
+            await closer()
         for connector in self.connectors.values():
             await connector.close()
         await self.log.close()
         self.store.dispose()
+
+
+def api_keyring(reference: str | None) -> Keyring:
+    """The token signing keys from `api.signing_keys` (`kid:base64url,...`, the first signs); without the setting,
+    a key made now, which lives as long as this process (so do the tokens it signs)."""
+    from crossdock.api.security.tokens import Keyring, SigningKey
+
+    if reference is None:
+        logger.warning(
+            "api.signing_keys is not set: tokens are signed with a key made at start and stop working on restart; "
+            "set it (env:NAME) so that several processes and restarts accept the same tokens"
+        )
+        return Keyring(SigningKey.generate())
+    text = reference.resolve().get_secret_value() if isinstance(reference, SecretRef) else reference
+    keys = []
+    for item in text.split(","):
+        kid, sep, encoded = item.strip().partition(":")
+        if not sep:
+            raise BootstrapError("api.signing_keys must read `kid:base64url-key[,kid:key...]`; the first key signs")
+        keys.append(SigningKey.from_b64url(kid, encoded))
+    return Keyring(keys[0], tuple(keys[1:]))
 
 
 def order_policy(orders: OrdersConfig) -> OrderPolicy:

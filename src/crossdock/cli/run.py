@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import uvicorn
 from rich.table import Table
 
 from crossdock.bootstrap import Runtime, bootstrap
@@ -26,19 +29,44 @@ def _log_to_stderr() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-async def _run_worker(runtime: Runtime, consumer: str | None, poll_interval_s: float) -> None:
-    worker = runtime.worker(consumer, poll_interval_s=poll_interval_s)
+class _ApiServer(uvicorn.Server):
+    """uvicorn, leaving SIGTERM and SIGINT to `serve`, which stops the API and the worker together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _run_worker(runtime: Runtime, consumer: str | None, poll_interval_s: float, *, api: bool = False) -> None:
+    worker = runtime.worker(consumer, poll_interval_s=poll_interval_s, webhooks=api)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     task = asyncio.create_task(worker.run())
+    server = None
+    if api:
+        from crossdock.api.app import create_app
+
+        config = runtime.settings.api
+        server = _ApiServer(
+            uvicorn.Config(create_app(runtime.api_context()), host=config.host, port=config.port, log_level="warning")
+        )
+        serving = asyncio.create_task(server.serve())
+        console.print(
+            f"API on http://{config.host}:{config.port}/v1 (OpenAPI at /openapi.json, events at /asyncapi.json)"
+        )
     await stop.wait()
     worker.stop()
+    if server is not None:
+        server.should_exit = True
+        await serving
     await task
 
 
-def _serve_until_stopped(settings: Settings, consumer: str | None, poll_interval_s: float, banner: bool) -> None:
+def _serve_until_stopped(
+    settings: Settings, consumer: str | None, poll_interval_s: float, banner: bool, *, api: bool = False
+) -> None:
     async def work() -> None:
         runtime = await bootstrap(settings)
         if banner:
@@ -46,7 +74,7 @@ def _serve_until_stopped(settings: Settings, consumer: str | None, poll_interval
                 f"Crossdock: {len(runtime.flows)} flow(s) on the {settings.event_log.value} log. Ctrl-C stops."
             )
         try:
-            await _run_worker(runtime, consumer, poll_interval_s)
+            await _run_worker(runtime, consumer, poll_interval_s, api=api)
         finally:
             await runtime.close()
 
@@ -65,10 +93,11 @@ def worker(
 
 
 def serve(ctx: typer.Context, poll_interval: PollInterval = 1.0) -> None:
-    """Run Crossdock in one process on the embedded store (the API and console join it in later releases)."""
+    """Run Crossdock in one process: the API (`api:` in crossdock.yaml says where), the flows, the processes and
+    the partners' webhook deliveries."""
     settings = settings_from(ctx)
     _log_to_stderr()
-    _serve_until_stopped(settings, None, poll_interval, banner=True)
+    _serve_until_stopped(settings, None, poll_interval, banner=True, api=True)
 
 
 def demo(

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crossdock.config.errors import _problem
-from crossdock.config.secret_refs import _with_secret_refs
+from crossdock.config.secret_refs import SecretRef, _with_secret_refs
 
 _NAME = r"^[a-z][a-z0-9_-]*$"
 Name = Annotated[str, Field(pattern=_NAME, max_length=64)]
@@ -165,3 +165,68 @@ class OrdersConfig(_Section):
     tax_rules: list[TaxRuleConfig] = Field(default_factory=list)
     shipping_rules: list[ShippingRuleConfig] = Field(default_factory=list)
     drills: list[StepDrillConfig] = Field(default_factory=list)
+
+
+class RatePlanConfig(_Section):
+    """A token bucket: `burst` requests at once, refilled at `requests_per_second`."""
+
+    requests_per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class InboundWebhookConfig(_Section):
+    """A system that sends us Standard Webhooks: the secrets its signatures are checked with (by reference)."""
+
+    signing_secrets: list[str] = Field(min_length=1, description="env:NAME or file:/path references to whsec_ secrets")
+    event_type: str = Field(
+        description="the event type its payloads are logged as, e.g. crossdock.shipment.delivered.v1"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_by_reference(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and isinstance(raw.get("signing_secrets"), list):
+            refs = [_reference_only(value, ("signing_secrets", n)) for n, value in enumerate(raw["signing_secrets"])]
+            return {**raw, "signing_secrets": refs}
+        return raw
+
+
+class ApiConfig(_Section):
+    """The HTTP API (`crossdock serve`): where it listens, how its tokens are signed, its limits and webhooks."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8400, ge=1, le=65535)
+    issuer: str = "crossdock"
+    audience: str = "crossdock-api"
+    # `kid:base64url-key[,kid:key...]` behind a reference; the first key signs, the others still verify (rotation).
+    # Without it each process makes a key of its own at start, and tokens die with the process.
+    signing_keys: str | None = None
+    token_ttl_s: int = Field(default=300, ge=30, le=3600)
+    idempotency_ttl_h: float = Field(default=24.0, gt=0, le=24 * 7)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    max_page_size: int = Field(default=200, ge=1, le=1000)
+    rate_plans: dict[str, RatePlanConfig] = Field(default_factory=dict)
+    # Where partners' webhook URLs may point besides the public internet (a partner on a private link).
+    webhook_allowed_hosts: list[str] = Field(default_factory=list)
+    webhook_allow_private_network: bool = False
+    inbound_webhooks: dict[str, InboundWebhookConfig] = Field(default_factory=dict)
+    availability_max_age_s: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_by_reference(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and raw.get("signing_keys") is not None:
+            return {**raw, "signing_keys": _reference_only(raw["signing_keys"], ("signing_keys",))}
+        return raw
+
+
+def _reference_only(value: Any, path: tuple[str | int, ...]) -> Any:
+    """A setting that is always a secret: a reference (`env:NAME`, `file:/path`), never the value itself."""
+    if SecretRef.is_reference(value):
+        return _with_secret_refs(value, path)
+    raise _problem(
+        "literal_secret",
+        f"`{path[0]}` must be a secret reference; secrets must not be written into the config file",
+        "put it in an environment variable or a file and write `env:VARIABLE_NAME` or `file:/run/secrets/name`",
+        path,
+    )

@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from crossdock.config.errors import ConfigError, Loc, _problem
-from crossdock.config.sections import EventLogBackend, FlowConfig, Name, OrdersConfig, SystemConfig
+from crossdock.config.sections import ApiConfig, EventLogBackend, FlowConfig, Name, OrdersConfig, SystemConfig
 from crossdock.config.sources import ENV_PREFIX, _EnvironmentSource, _FileSource, env_var
 from crossdock.ports.event_log import DEFAULT_PARTITIONS
 
@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     # entity → attribute → the system that owns it; a change from any other system is a policy violation.
     ownership: dict[Name, dict[str, Name]] = Field(default_factory=dict)
     orders: OrdersConfig | None = None
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
     _config_file: Path | None = PrivateAttr(default=None)
 

@@ -101,8 +101,8 @@ class ProcessEngine:
     ) -> str:
         """`start` from async code: on the engine's writer thread, so concurrent starts share one commit."""
         new = self._new_instance(definition, business_key, input, correlation_id, instance_id)
-        instance_id: str = await self._writer.call(lambda uow: _start_in(uow, new, restart_finished))
-        return instance_id
+        started: str = await self._writer.call(lambda uow: _start_in(uow, new, restart_finished))
+        return started
 
     def _new_instance(
         self,

@@ -1,0 +1,1 @@
+"""The governed HTTP API under /v1."""

@@ -1,0 +1,62 @@
+"""The FastAPI application: `/v1` routes, problem+json errors, limits, OpenAPI 3.1 and AsyncAPI 3.0 documents.
+
+`create_app(context)` is all there is: the composition root (`bootstrap.Runtime.api_context`) builds the context,
+and nothing here connects to anything at import time.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.responses import JSONResponse
+
+from crossdock import __version__
+from crossdock.api import problems
+from crossdock.api.asyncapi import asyncapi_document
+from crossdock.api.context import ApiContext
+from crossdock.api.middleware import ApiMiddleware, Deprecation
+from crossdock.api.routes import orders, partners, token, webhooks
+
+# Routes that still answer but are on their way out: `Deprecation` and `Sunset` headers say when (RFC 9745, 8594).
+STATUS_ROUTE_DEPRECATION = Deprecation(
+    deprecated_at=1_793_577_600,  # 2026-11-02
+    sunset="Mon, 31 May 2027 00:00:00 GMT",
+    successor="/v1/orders/{order_id}",
+)
+
+
+def deprecation_for(path: str) -> Deprecation | None:
+    """The deprecation notice for a request path, if its route is deprecated."""
+    if path.startswith("/v1/orders/") and path.endswith("/status"):
+        return STATUS_ROUTE_DEPRECATION
+    return None
+
+
+def create_app(context: ApiContext) -> FastAPI:
+    """The API over the given collaborators."""
+    app = FastAPI(
+        title="Crossdock API",
+        version=__version__,
+        description=(
+            "Governed process, system and experience APIs in front of a distributor's ERP, CRM and partners: "
+            "order submission and status, customers, credit, availability, prices, webhooks. Errors are "
+            "RFC 9457 problem+json; every POST takes an Idempotency-Key."
+        ),
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.crossdock = context
+    problems.install(app)
+    for module in (token, orders, partners, webhooks):
+        app.include_router(module.router)
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi() -> JSONResponse:
+        return JSONResponse(asyncapi_document(version=__version__))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(ApiMiddleware, max_body_bytes=context.config.max_body_bytes, deprecation_for=deprecation_for)
+    return app

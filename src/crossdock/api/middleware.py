@@ -1,0 +1,119 @@
+"""One ASGI middleware for what every response needs: the body size limit, the correlation id, the headers that
+dependencies decided (rate limits), deprecation notices, and `nosniff`.
+
+Plain ASGI rather than Starlette's BaseHTTPMiddleware: it runs on every request, and wrapping `send` costs
+almost nothing where BaseHTTPMiddleware would copy each response through a stream.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crossdock.api.auth import EXTRA_HEADERS
+from crossdock.api.problems import PROBLEM_JSON, TYPE_BASE
+
+CORRELATION_HEADER = b"x-correlation-id"
+
+
+@dataclass(frozen=True, slots=True)
+class Deprecation:
+    """A route that still works but will go: since when it is deprecated, when it stops, and what replaces it."""
+
+    deprecated_at: int  # unix time, for the `Deprecation: @<time>` structured field (RFC 9745)
+    sunset: str  # HTTP-date (RFC 8594)
+    successor: str  # the path callers should move to
+
+
+class ApiMiddleware:
+    """Size limit, correlation id, decided headers and deprecation notices."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, deprecation_for: Callable[[str], Deprecation | None]
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.deprecation_for = deprecation_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        correlation = headers.get(CORRELATION_HEADER, b"")[:100] or uuid.uuid4().hex.encode()
+        scope.setdefault("state", {})["correlation_id"] = correlation.decode("latin-1")
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await self._refuse(
+                scope,
+                send,
+                correlation,
+                413,
+                "body-too-large",
+                "Request body too large",
+                f"send at most {self.max_body_bytes} bytes; split large batches into several requests",
+            )
+            return
+        if declared is None and b"transfer-encoding" in headers:
+            # A streamed body of unknown size would have to be read before it could be refused.
+            await self._refuse(
+                scope,
+                send,
+                correlation,
+                411,
+                "length-required",
+                "Content-Length required",
+                "send the body with a Content-Length header (chunked request bodies are not accepted)",
+            )
+            return
+        deprecation = self.deprecation_for(scope["path"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra: list[tuple[bytes, bytes]] = [
+                    (b"x-correlation-id", correlation),
+                    (b"x-content-type-options", b"nosniff"),
+                ]
+                decided: dict[str, str] | None = scope.get(EXTRA_HEADERS)
+                if decided:
+                    present = {name.lower() for name, _ in message.get("headers", [])}
+                    extra += [
+                        (k.lower().encode(), v.encode())
+                        for k, v in decided.items()
+                        if k.lower().encode() not in present
+                    ]
+                if deprecation is not None:
+                    extra += [
+                        (b"deprecation", f"@{deprecation.deprecated_at}".encode()),
+                        (b"sunset", deprecation.sunset.encode()),
+                        (b"link", f'<{deprecation.successor}>; rel="successor-version"'.encode()),
+                    ]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    async def _refuse(
+        scope: Scope, send: Send, correlation: bytes, status: int, code: str, title: str, detail: str
+    ) -> None:
+        body = orjson.dumps(
+            {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail, "instance": scope["path"]}
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-correlation-id", correlation),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
