@@ -14,6 +14,7 @@ from crossdock.api import problems
 from crossdock.api.asyncapi import asyncapi_document
 from crossdock.api.context import ApiContext
 from crossdock.api.middleware import ApiMiddleware, Deprecation
+from crossdock.api.openapi import build_openapi
 from crossdock.api.routes import orders, partners, token, webhooks
 
 # Routes that still answer but are on their way out: `Deprecation` and `Sunset` headers say when (RFC 9745, 8594).
@@ -58,5 +59,6 @@ def create_app(context: ApiContext) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(ApiMiddleware, max_body_bytes=context.config.max_body_bytes, deprecation_for=deprecation_for)
     return app

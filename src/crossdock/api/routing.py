@@ -29,7 +29,12 @@ class GuardedRoute(APIRoute):
                 body = await request.body()
                 try:
                     document = orjson.loads(body) if body else None
-                except orjson.JSONDecodeError:
+                except orjson.JSONDecodeError as error:
+                    if "depth limit" in str(error) or "recursion" in str(error).lower():  # orjson stops at 1,024
+                        raise invalid(
+                            "the JSON document is nested deeper than 1024 levels; send a flatter document",
+                            [{"pointer": "", "detail": "too_deep"}],
+                        ) from None
                     document = None  # FastAPI answers malformed JSON with its own 422
                 try:
                     check_json_shape(document)

@@ -29,7 +29,11 @@ class EgressPolicy:
 
     def check(self, url: str, *, owner: str) -> None:
         """Raise EgressRefusedError if `url` may not be called; `owner` names the setting to change."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port  # raises for a port that is not a number in range
+        except ValueError as error:
+            raise EgressRefusedError(f"{owner}: {url!r} is not a valid URL ({error})") from None
         if parts.scheme not in {"http", "https"}:
             raise EgressRefusedError(f"{owner}: {url!r} is not an http(s) URL")
         host = parts.hostname
@@ -39,7 +43,7 @@ class EgressPolicy:
             return
         if host.lower().rstrip(".") in _METADATA_HOSTS:
             raise EgressRefusedError(f"{owner}: {url} names a cloud metadata service; Crossdock never calls it")
-        for address in _addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
+        for address in _addresses(host, port or (443 if parts.scheme == "https" else 80)):
             if not address.is_global or address.is_multicast:
                 raise EgressRefusedError(
                     f"{owner}: {url} resolves to {address}, a {_kind(address)} address; Crossdock does not call "
@@ -55,7 +59,7 @@ def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.I
         pass
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except socket.gaierror:
+    except (socket.gaierror, UnicodeError):  # UnicodeError: a name no resolver accepts (a label over 63 bytes)
         # Nothing to reach yet (offline, or a name that resolves elsewhere): the call itself will fail as a
         # connection error. What resolves to an internal address is refused wherever it is checked.
         return []

@@ -7,7 +7,6 @@ so client ids cannot be probed.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 from typing import Annotated
@@ -55,12 +54,14 @@ def _basic(request: Request) -> tuple[str, str] | None:
 async def token(
     request: Request,
     ctx: Annotated[ApiContext, Depends(context)],
-    grant_type: Annotated[str, Form(max_length=64)],
+    grant_type: Annotated[str | None, Form(max_length=64)] = None,
     scope: Annotated[str | None, Form(max_length=1024)] = None,
     client_id: Annotated[str | None, Form(max_length=200)] = None,
     client_secret: Annotated[str | None, Form(max_length=200)] = None,
 ) -> Response:
     """Exchange a client's id and secret for a short-lived access token with the scopes it asks for."""
+    if grant_type is None:
+        return _error(400, "invalid_request", "grant_type is required: send grant_type=client_credentials")
     if grant_type != "client_credentials":
         return _error(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
     basic = _basic(request)
@@ -70,7 +71,9 @@ async def token(
     challenge = {"WWW-Authenticate": 'Basic realm="crossdock"'}
     if presented is None:
         return _error(401, "invalid_client", "authenticate the client with HTTP Basic (id:secret)", challenge)
-    record = await asyncio.to_thread(ctx.clients.get, presented[0])
+    # Read fresh, not from the request path's short cache: a secret rotated a second ago must work at once.
+    client_id = presented[0]
+    record = await ctx.read(lambda uow: uow.api.get_client(client_id))
     now = ctx.clock()
     client = from_record(record) if record is not None else None
     if client is None or not check_secret(client, presented[1], now):
