@@ -20,7 +20,7 @@ from crossdock.api.auth import context
 from crossdock.api.context import ApiContext
 from crossdock.api.routing import GuardedRoute
 from crossdock.api.schemas import TokenError, TokenResponse
-from crossdock.api.security.credentials import check_secret, from_record
+from crossdock.api.security.credentials import ApiClient, check_secret, from_record
 from crossdock.api.security.scopes import InvalidScopeError, check_requested
 
 router = APIRouter(tags=["authentication"], route_class=GuardedRoute)
@@ -60,26 +60,11 @@ async def token(
     client_secret: Annotated[str | None, Form(max_length=200)] = None,
 ) -> Response:
     """Exchange a client's id and secret for a short-lived access token with the scopes it asks for."""
-    if grant_type is None:
-        return _error(400, "invalid_request", "grant_type is required: send grant_type=client_credentials")
-    if grant_type != "client_credentials":
-        return _error(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
-    basic = _basic(request)
-    if basic is not None and client_id is not None:
-        return _error(400, "invalid_request", "send the client's credentials once: HTTP Basic or the form, not both")
-    presented = basic or ((client_id, client_secret) if client_id and client_secret else None)
-    challenge = {"WWW-Authenticate": 'Basic realm="crossdock"'}
-    if presented is None:
-        return _error(401, "invalid_client", "authenticate the client with HTTP Basic (id:secret)", challenge)
-    # Read fresh, not from the request path's short cache: a secret rotated a second ago must work at once.
-    client_id = presented[0]
-    record = await ctx.read(lambda uow: uow.api.get_client(client_id))
-    now = ctx.clock()
-    client = from_record(record) if record is not None else None
-    if client is None or not check_secret(client, presented[1], now):
-        return _error(401, "invalid_client", "unknown client, wrong secret, or a revoked client", challenge)
     try:
+        client = await _authenticate(request, ctx, grant_type, client_id, client_secret)
         scopes = check_requested(scope, client.scopes)
+    except _OAuthError as refused:
+        return _error(refused.status, refused.error, str(refused), refused.headers)
     except InvalidScopeError as refused:
         return _error(400, "invalid_scope", str(refused))
     issued = ctx.issuer.issue(
@@ -90,3 +75,34 @@ async def token(
         ttl_s=ctx.config.token_ttl_s,
     )
     return Response(orjson.dumps(issued.to_response()), media_type="application/json", headers=_NO_STORE)
+
+
+class _OAuthError(Exception):
+    def __init__(self, status: int, error: str, description: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(description)
+        self.status, self.error, self.headers = status, error, headers
+
+
+async def _authenticate(
+    request: Request, ctx: ApiContext, grant_type: str | None, client_id: str | None, client_secret: str | None
+) -> ApiClient:
+    if grant_type is None:
+        raise _OAuthError(400, "invalid_request", "grant_type is required: send grant_type=client_credentials")
+    if grant_type != "client_credentials":
+        raise _OAuthError(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
+    basic = _basic(request)
+    if basic is not None and client_id is not None:
+        raise _OAuthError(
+            400, "invalid_request", "send the client's credentials once: HTTP Basic or the form, not both"
+        )
+    presented = basic or ((client_id, client_secret) if client_id and client_secret else None)
+    challenge = {"WWW-Authenticate": 'Basic realm="crossdock"'}
+    if presented is None:
+        raise _OAuthError(401, "invalid_client", "authenticate the client with HTTP Basic (id:secret)", challenge)
+    # Read fresh, not from the request path's short cache: a secret rotated a second ago must work at once.
+    wanted = presented[0]
+    record = await ctx.read(lambda uow: uow.api.get_client(wanted))
+    client = from_record(record) if record is not None else None
+    if client is None or not check_secret(client, presented[1], ctx.clock()):
+        raise _OAuthError(401, "invalid_client", "unknown client, wrong secret, or a revoked client", challenge)
+    return client
