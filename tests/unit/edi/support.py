@@ -1,0 +1,27 @@
+"""Shared helpers for the X12 tests: where the shared sample files live, and small builders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crossdock.edi.x12 import TransactionSet, read_transaction_sets
+from crossdock.edi.x12.maps import X12Context
+
+# The shared folder sits beside the repository (../shared from the checkout), as the fixture notes say.
+FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "x12"
+FIXTURE_FILES = sorted(FIXTURES.glob("*.edi"))
+
+
+def fixture(name: str) -> bytes:
+    """The bytes of one shared sample file."""
+    return (FIXTURES / name).read_bytes()
+
+
+def only_set(data: bytes, *, strict: bool = True) -> TransactionSet:
+    """The single transaction set of `data`."""
+    sets, _ = read_transaction_sets(data, strict=strict)
+    assert len(sets) == 1
+    return sets[0]
+
+
+CONTEXT = X12Context(sender_id="partner_1", receiver_id="crossdock", ship_to_location_id="MAIN")
