@@ -25,7 +25,9 @@ SYSTEM_DEPS :=
 BENCHES := \
 	"log --backend sqlite --json" \
 	"mapping --json" \
-	"process --json"
+	"process --json" \
+	"api --json" \
+	"edi --json"
 
 SOAK_TIMEOUT_S ?= 3600
 PYTEST_ARGS ?=

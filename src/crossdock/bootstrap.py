@@ -142,6 +142,10 @@ class Runtime:
                 )
             services.append(self.order_service(consumer))
         if webhooks:
+            if self.settings.orders is None:  # the order service relays the outbox too; without it, a relay
+                from crossdock.process.relay import OutboxRelay
+
+                services.append(OutboxRelay(self.process_engine(consumer, with_definitions=False), self.log))
             services.append(self.webhook_dispatcher(consumer))
         return Worker(captures, deliveries, services=services, poll_interval_s=poll_interval_s)
 
@@ -208,6 +212,7 @@ class Runtime:
         """What the HTTP API works with: the store, the publisher, token keys, rate plans, the ERP's order desk."""
         from crossdock.api.context import ApiContext, ClientDirectory
         from crossdock.api.limits import DEFAULT_PLANS, RatePlan
+        from crossdock.api.order_intake import OrderIntakeWriter
         from crossdock.api.security.tokens import TokenIssuer
         from crossdock.process.journal import JournalWriter
         from crossdock.store.rules import utc_now
@@ -220,7 +225,8 @@ class Runtime:
         orders = self.settings.orders
         desk = None
         if orders is not None:
-            make_desk = getattr(self.connector(orders.erp), "order_desk", None)
+            # The desk is the connector's own, not the breaker wrapper's (which has none); the API checks the circuit.
+            make_desk = getattr(self.unguarded(orders.erp), "order_desk", None)
             desk = make_desk() if make_desk is not None else None
         inbound = config.inbound_webhooks
         return ApiContext(
@@ -234,6 +240,7 @@ class Runtime:
                 default_ttl_s=config.token_ttl_s,
             ),
             writer=JournalWriter(self.store, lease_s=self.settings.lease_ttl_s, clock=utc_now, name="crossdock-api"),
+            order_intake=OrderIntakeWriter(self.store, clock=utc_now),
             egress=EgressPolicy(
                 allow_private_network=config.webhook_allow_private_network,
                 allowed_hosts=tuple(config.webhook_allowed_hosts),
@@ -247,6 +254,8 @@ class Runtime:
                 for source, hook in inbound.items()
             },
             inbound_event_types={source: hook.event_type for source, hook in inbound.items()},
+            connectors=self.connectors,
+            system_types={name: system.type for name, system in self.settings.systems.items()},
         )
 
     def webhook_dispatcher(self, consumer: str | None = None) -> WebhookDispatcher:

@@ -259,3 +259,24 @@ def test_an_inbound_webhook_id_is_new_once_per_source(store: AnyStore) -> None:
         uow.commit()
     with store.unit_of_work() as uow:
         assert uow.webhooks.mark_received("shopify", "msg_1", event_id="e1", now=T0) is False
+
+
+def test_keys_and_numbers_are_checked_for_a_whole_group_and_stored_in_bulk(store: AnyStore) -> None:
+    now = datetime.now(UTC)
+    with store.unit_of_work() as uow:
+        uow.api.add_submissions(
+            [idempotent("g1", expires=now + timedelta(hours=1)), idempotent("g2", expires=now + timedelta(hours=1))],
+            [order(1), order(2)],
+        )
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        found = uow.api.get_idempotent_many(
+            [("acme-portal", "g1"), ("acme-portal", "nope"), ("acme-portal", "g2")], now=now
+        )
+        assert sorted(found) == [("acme-portal", "g1"), ("acme-portal", "g2")]
+        assert sorted(uow.api.find_orders(["API-acme-1", "API-acme-7", "API-acme-2"])) == ["API-acme-1", "API-acme-2"]
+    with store.unit_of_work() as uow, pytest.raises(Exception):  # noqa: B017, PT011 - each backend's own error
+        uow.api.add_submissions([], [replace(order(9), number="API-acme-1")])
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.api.find_order("API-acme-1") == order(1)
+        assert uow.api.get_order("order-009") is None

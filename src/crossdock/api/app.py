@@ -15,7 +15,7 @@ from crossdock.api.asyncapi import asyncapi_document
 from crossdock.api.context import ApiContext
 from crossdock.api.middleware import ApiMiddleware, Deprecation
 from crossdock.api.openapi import build_openapi
-from crossdock.api.routes import orders, partners, token, webhooks
+from crossdock.api.routes import availability, credit, customers, orders, partners, prices, systems, token, webhooks
 
 # Routes that still answer but are on their way out: `Deprecation` and `Sunset` headers say when (RFC 9745, 8594).
 STATUS_ROUTE_DEPRECATION = Deprecation(
@@ -48,7 +48,7 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.crossdock = context
     problems.install(app)
-    for module in (token, orders, partners, webhooks):
+    for module in (token, orders, partners, webhooks, customers, credit, availability, prices, systems):
         app.include_router(module.router)
 
     @app.get("/asyncapi.json", include_in_schema=False)

@@ -35,10 +35,15 @@ oauth2 = OAuth2(
 )
 
 
-def context(request: Request) -> ApiContext:
+def context_of(request: Request) -> ApiContext:
     """The API's collaborators."""
     ctx: ApiContext = request.app.state.crossdock
     return ctx
+
+
+async def context(request: Request) -> ApiContext:
+    """The API's collaborators, as a dependency (async: FastAPI would run a plain function on a thread)."""
+    return context_of(request)
 
 
 def add_response_headers(request: Request, headers: dict[str, str]) -> None:
@@ -56,7 +61,7 @@ def caller(*scopes: Scope, kinds: tuple[ClientKind, ...] = ()) -> Callable[..., 
                 "send an access token: `Authorization: Bearer <token>` (get one from POST /v1/oauth/token)",
                 error="invalid_request",
             )
-        ctx = context(request)
+        ctx = context_of(request)
         try:
             principal = ctx.issuer.verify(token.strip())
         except TokenRefusedError as refused:

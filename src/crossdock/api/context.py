@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from crossdock.api.availability import AvailabilityCache
+from crossdock.api.customer_matching import CustomerMatcher, NormalisedCustomerMatcher
 from crossdock.api.limits import RatePlan, TokenBucketLimiter
+from crossdock.api.order_intake import OrderIntakeWriter
 from crossdock.api.security.tokens import TokenIssuer
 from crossdock.config.sections import ApiConfig
 from crossdock.ports.api import ApiClientRecord
+from crossdock.ports.connector import Connector
 from crossdock.ports.egress import EgressPolicy
 from crossdock.ports.orders import OrderDesk
 from crossdock.ports.store import Store, UnitOfWork
@@ -64,6 +68,7 @@ class ApiContext:
     publisher: Publisher
     issuer: TokenIssuer
     writer: JournalWriter  # store writes of concurrent requests share one commit
+    order_intake: OrderIntakeWriter  # order submissions, committed in groups
     egress: EgressPolicy
     plans: Mapping[str, RatePlan]
     clients: ClientDirectory
@@ -73,8 +78,17 @@ class ApiContext:
     inbound_secrets: Mapping[str, Sequence[str]] = field(default_factory=dict)
     inbound_event_types: Mapping[str, str] = field(default_factory=dict)
     clock: Clock = utc_now
+    connectors: Mapping[str, Connector] = field(default_factory=dict)  # for the system APIs, behind their breakers
+    system_types: Mapping[str, str] = field(default_factory=dict)  # system name -> connector type
+    availability: AvailabilityCache = field(default_factory=AvailabilityCache)
+    customer_matcher: CustomerMatcher = field(default_factory=NormalisedCustomerMatcher)
     # Idempotency keys being answered right now in this process: a concurrent retry waits for the first answer.
     in_flight: dict[tuple[str, str], asyncio.Future[object]] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Stop the writer threads (after the server stopped taking requests)."""
+        self.order_intake.close()
+        self.writer.close()
 
     async def read(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run `fn` in a read-only unit of work off the event loop."""

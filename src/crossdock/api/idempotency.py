@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import Request
 from starlette.responses import Response
@@ -41,7 +41,8 @@ class Answer:
     write: Callable[[UnitOfWork], None] | None = None
 
 
-def _request_hash(method: str, path: str, body: bytes) -> str:
+def hash_request(method: str, path: str, body: bytes) -> str:
+    """What makes two requests "the same" for an Idempotency-Key: method, path and body."""
     digest = hashlib.sha256()
     for part in (method.encode(), b"\0", path.encode(), b"\0", body):
         digest.update(part)
@@ -74,7 +75,7 @@ async def once(
 ) -> Response:
     """Answer the request once per (client, key); replays carry `Idempotent-Replayed: true`."""
     body = await request.body()
-    request_hash = _request_hash(request.method, request.url.path, body)
+    request_hash = hash_request(request.method, request.url.path, body)
     slot = (client_id, key)
     waiting = ctx.in_flight.get(slot)
     if waiting is not None:
@@ -119,15 +120,48 @@ async def once(
         future.set_result(None)
 
 
+def key_reused() -> ProblemError:
+    """422: the key was used before for another request."""
+    return ProblemError(
+        422,
+        "idempotency-key-reused",
+        "Idempotency-Key reused",
+        f"this {HEADER} was already used for a different request; use a new key for a new operation",
+    )
+
+
 def _replay(stored: IdempotencyRecord, request_hash: str) -> Response:
     if stored.request_hash != request_hash:
-        raise ProblemError(
-            422,
-            "idempotency-key-reused",
-            "Idempotency-Key reused",
-            f"this {HEADER} was already used for a different request; use a new key for a new operation",
-        )
-    return _response(Answer(stored.status_code, stored.body, dict(stored.headers)), replayed=True)
+        raise key_reused()
+    return stored_response(stored, replayed=True)
+
+
+def stored_response(stored: IdempotencyRecord, *, replayed: bool) -> Response:
+    """A stored answer as the response."""
+    return _response(Answer(stored.status_code, stored.body, dict(stored.headers)), replayed=replayed)
+
+
+def stored_problem(
+    problem: ProblemError,
+    instance: str,
+    client_id: str,
+    key: str,
+    request_hash: str,
+    now: datetime,
+    expires_at: datetime,
+) -> IdempotencyRecord:
+    """A refusal as the answer to store under the key."""
+    answer = _problem_answer(problem, instance)
+    return IdempotencyRecord(
+        client_id=client_id,
+        key=key,
+        request_hash=request_hash,
+        status_code=answer.status,
+        body=answer.body,
+        headers={k: v for k, v in answer.headers.items() if k.lower() in _KEPT_HEADERS},
+        created_at=now,
+        expires_at=expires_at,
+    )
 
 
 def _problem_answer(problem: ProblemError, instance: str) -> Answer:

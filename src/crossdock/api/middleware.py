@@ -7,6 +7,7 @@ almost nothing where BaseHTTPMiddleware would copy each response through a strea
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from crossdock.api.auth import EXTRA_HEADERS
 from crossdock.api.problems import PROBLEM_JSON, TYPE_BASE
 
 CORRELATION_HEADER = b"x-correlation-id"
+# Correlation ids for requests that bring none: unique per process and cheap (uuid4 costs a syscall a request).
+_PREFIX = uuid.uuid4().hex[:12]
+_COUNTER = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,7 @@ class ApiMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        correlation = headers.get(CORRELATION_HEADER, b"")[:100] or uuid.uuid4().hex.encode()
+        correlation = headers.get(CORRELATION_HEADER, b"")[:100] or f"{_PREFIX}{next(_COUNTER):08x}".encode()
         scope.setdefault("state", {})["correlation_id"] = correlation.decode("latin-1")
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):

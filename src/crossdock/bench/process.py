@@ -120,7 +120,7 @@ def dbos_version() -> str | None:
 
 def _run_dbos_child(path: Path, processes: int, in_flight: int) -> dict[str, Any]:
     """DBOS in a child process (it keeps process-wide state and threads); its figures as JSON."""
-    completed = subprocess.run(  # noqa: S603 - our own module, with our interpreter
+    completed = subprocess.run(
         [sys.executable, "-m", "crossdock.bench.process", "dbos", str(path), str(processes), str(in_flight)],
         capture_output=True,
         text=True,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from crossdock.cli.api_clients import api_app
 from crossdock.cli.bench import bench_app
 from crossdock.cli.log import log_app
 from crossdock.cli.processes import processes_app
@@ -42,4 +43,5 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(processes_app, name="processes")
 app.add_typer(trace_app, name="trace")
+app.add_typer(api_app, name="api")
 register_run_commands(app)

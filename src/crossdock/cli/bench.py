@@ -102,3 +102,36 @@ def bench_process(
     with _working(f"bench process: {processes:,} processes, {in_flight} in flight", as_json):
         result = process_bench.run(processes, in_flight, dbos=dbos)
     _show(result, as_json)
+
+
+@bench_app.command("api")
+def bench_api(
+    connections: Annotated[int, typer.Option(help="keep-alive connections, one request at a time each")] = 32,
+    seconds: Annotated[float, typer.Option(help="measured seconds, after the warm-up")] = 10.0,
+    warmup: Annotated[float, typer.Option(help="seconds of load before measuring")] = 2.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Durable, idempotent, authenticated order submissions against the API, and a bare FastAPI endpoint."""
+    from crossdock.bench import api as api_bench
+
+    if connections < 1 or seconds <= 0:
+        fail("--connections must be at least 1 and --seconds above 0")
+    with _working(f"bench api: {connections} connections, {seconds:g} s (and the bare endpoint)", as_json):
+        result = api_bench.run(connections, seconds, warmup)
+    _show(result, as_json)
+
+
+@bench_app.command("edi")
+def bench_edi(
+    size_mb: Annotated[int, typer.Option(help="size of the generated file of 850s, in MB")] = 50,
+    bots: Annotated[bool, typer.Option(help="also parse a sample with bots (if installed)")] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Parse and validate a generated file of X12 850s, streamed; memory and bots in the same run."""
+    from crossdock.bench import edi as edi_bench
+
+    if size_mb < 1:
+        fail("--size-mb must be at least 1")
+    with _working(f"bench edi: {size_mb} MB of 850s", as_json):
+        result = edi_bench.run(size_mb, bots=bots)
+    _show(result, as_json)

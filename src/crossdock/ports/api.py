@@ -95,6 +95,17 @@ class ApiRecords(Protocol):
         """Store a first response; False (nothing written) when the key is already stored and not expired."""
         ...
 
+    def get_idempotent_many(
+        self, keys: Sequence[tuple[str, str]], *, now: datetime
+    ) -> dict[tuple[str, str], IdempotencyRecord]:
+        """The stored, unexpired responses for (client id, key) pairs: a group of requests checked at once."""
+        ...
+
+    def add_submissions(self, answers: Sequence[IdempotencyRecord], orders: Sequence[ApiOrderRecord]) -> None:
+        """Store answers and orders in bulk; raises if any key, order id or number is already stored (the
+        caller checked in the same transaction, so only a concurrent writer elsewhere can cause that)."""
+        ...
+
     def purge_idempotent(self, *, now: datetime) -> int:
         """Forget expired keys; return how many."""
         ...
@@ -109,6 +120,10 @@ class ApiRecords(Protocol):
 
     def find_order(self, number: str) -> ApiOrderRecord | None:
         """One order by the number quote-to-order runs it under."""
+        ...
+
+    def find_orders(self, numbers: Sequence[str]) -> dict[str, ApiOrderRecord]:
+        """Orders by number, for those of `numbers` that are stored."""
         ...
 
     def list_orders(

@@ -73,6 +73,35 @@ class MemoryApiRecords:
         self._uow.change(put)
         return added
 
+    def get_idempotent_many(
+        self, keys: Sequence[tuple[str, str]], *, now: datetime
+    ) -> dict[tuple[str, str], IdempotencyRecord]:
+        """The stored, unexpired responses for (client id, key) pairs."""
+        found = {key: self.get_idempotent(key[0], key[1], now=now) for key in keys}
+        return {key: record for key, record in found.items() if record is not None}
+
+    def add_submissions(self, answers: Sequence[IdempotencyRecord], orders: Sequence[ApiOrderRecord]) -> None:
+        """Store answers and orders in bulk; a key, order id or number stored already raises StoreError."""
+        now = utc_now()
+        stored_answers = [replace(r, created_at=stamp(r.created_at, now)) for r in answers]
+        stored_orders = [
+            replace(o, submitted_at=as_utc(o.submitted_at), document=json.loads(json.dumps(o.document))) for o in orders
+        ]
+
+        def add(records: _Records) -> None:
+            numbers = {o.number for o in records.api_orders.values()}
+            for answer in stored_answers:
+                if (answer.client_id, answer.key) in records.idempotency:
+                    raise StoreError(f"idempotency key {answer.key} of {answer.client_id} is stored already")
+                records.idempotency[(answer.client_id, answer.key)] = answer
+            for order in stored_orders:
+                if order.order_id in records.api_orders or order.number in numbers:
+                    raise StoreError(f"order {order.number} is stored already")
+                records.api_orders[order.order_id] = order
+                numbers.add(order.number)
+
+        self._uow.change(add)
+
     def purge_idempotent(self, *, now: datetime) -> int:
         """Forget expired keys; return how many."""
         cutoff = as_utc(now)
@@ -105,6 +134,11 @@ class MemoryApiRecords:
 
         self._uow.change(add)
         return added
+
+    def find_orders(self, numbers: Sequence[str]) -> dict[str, ApiOrderRecord]:
+        """Orders by number, for those stored."""
+        wanted = set(numbers)
+        return {o.number: o for o in self._uow.records().api_orders.values() if o.number in wanted}
 
     def get_order(self, order_id: str) -> ApiOrderRecord | None:
         """One order by canonical id."""

@@ -134,5 +134,5 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
             rate_plan="tight",
         )
         yield wired
-    context.writer.close()
+    context.close()
     await runtime.close()

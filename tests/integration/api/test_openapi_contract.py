@@ -21,7 +21,9 @@ from crossdock.api.clients import create_client
 from crossdock.api.security.scopes import Scope
 from crossdock.bootstrap import bootstrap
 from crossdock.ports.api import ClientKind
+from crossdock.ports.store import CrossReference
 from tests.integration.api.conftest import PARTNER_SCOPES, api_settings
+from tests.integration.api.fake_erp import PARTIES, CatalogueDesk
 
 CASES_PER_OPERATION = 40
 CHECKS = [
@@ -83,9 +85,16 @@ def wired(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             ],
         ).access_token,
     }
+    # An ERP behind the process APIs (credit, prices, availability), its customers cross-referenced.
+    context.order_desk = CatalogueDesk()
+    context.erp_system = "erp"
+    with runtime.store.unit_of_work() as uow:
+        for canonical_id, party in PARTIES.items():
+            uow.xrefs.link(CrossReference("customer", canonical_id, "erp", party))
+        uow.commit()
     app = create_app(context)
     yield {"schema": schemathesis.openapi.from_asgi("/openapi.json", app), "tokens": tokens}
-    context.writer.close()
+    context.close()
     asyncio.run(runtime.close())
 
 

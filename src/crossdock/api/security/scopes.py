@@ -64,7 +64,8 @@ _DESCRIPTIONS: Mapping[Scope, str] = {
 # Least privilege by construction: a partner can never be granted the internal or operator scopes, whatever an
 # operator types when creating its client (OWASP API5, broken function level authorisation).
 GRANTABLE: Mapping[ClientKind, frozenset[Scope]] = {
-    ClientKind.PARTNER: frozenset(Scope) - {Scope.SYSTEMS_READ, Scope.OPERATOR},
+    # A partner is one account: it may not create accounts (which would belong to no partner) nor see systems.
+    ClientKind.PARTNER: frozenset(Scope) - {Scope.SYSTEMS_READ, Scope.OPERATOR, Scope.CUSTOMERS_WRITE},
     ClientKind.INTERNAL: frozenset(Scope) - {Scope.OPERATOR},
     ClientKind.OPERATOR: frozenset(Scope),
 }

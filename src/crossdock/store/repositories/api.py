@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,53 @@ def _order(row: sa.Row[Any]) -> ApiOrderRecord:
     )
 
 
+def _idempotency(row: sa.Row[Any]) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        client_id=row.client_id,
+        key=row.key,
+        request_hash=row.request_hash,
+        status_code=row.status_code,
+        body=bytes(row.body),
+        headers=dict(row.headers),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+def _idempotency_values(record: IdempotencyRecord, now: datetime) -> dict[str, Any]:
+    if record.expires_at is None:
+        raise ValueError("an idempotency record needs `expires_at`")
+    return {
+        "client_id": record.client_id,
+        "key": record.key,
+        "request_hash": record.request_hash,
+        "status_code": record.status_code,
+        "body": record.body,
+        "headers": dict(record.headers),
+        "created_at": stamp(record.created_at, now),
+        "expires_at": as_utc(record.expires_at),
+    }
+
+
+def _order_values(order: ApiOrderRecord) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "number": order.number,
+        "client_id": order.client_id,
+        "partner_id": order.partner_id,
+        "customer_id": order.customer_id,
+        "customer_reference": order.customer_reference,
+        "event_id": order.event_id,
+        "process_id": order.process_id,
+        "submitted_at": as_utc(order.submitted_at),
+        "document": order.document,
+    }
+
+
+def _chunked(values: list[Any], size: int = 400) -> list[list[Any]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
 class SqlApiRecords:
     """The ApiRecords repository on `cd_api_clients`, `cd_idempotency_keys` and `cd_api_orders`."""
 
@@ -84,18 +132,7 @@ class SqlApiRecords:
         row = self._tx.read(
             sa.select(t).where(t.c.client_id == client_id, t.c.key == key, t.c.expires_at > as_utc(now))
         ).first()
-        if row is None:
-            return None
-        return IdempotencyRecord(
-            client_id=row.client_id,
-            key=row.key,
-            request_hash=row.request_hash,
-            status_code=row.status_code,
-            body=bytes(row.body),
-            headers=dict(row.headers),
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-        )
+        return None if row is None else _idempotency(row)
 
     def put_idempotent(self, record: IdempotencyRecord) -> bool:
         """Store a first response; False when the key is already stored and not expired."""
@@ -107,17 +144,29 @@ class SqlApiRecords:
         self._tx.write(
             sa.delete(t).where(t.c.client_id == record.client_id, t.c.key == record.key, t.c.expires_at <= now)
         )
-        values = {
-            "client_id": record.client_id,
-            "key": record.key,
-            "request_hash": record.request_hash,
-            "status_code": record.status_code,
-            "body": record.body,
-            "headers": dict(record.headers),
-            "created_at": stamp(record.created_at, now),
-            "expires_at": as_utc(record.expires_at),
-        }
-        return insert_new(self._tx, t, values, t.c.key)
+        return insert_new(self._tx, t, _idempotency_values(record, now), t.c.key)
+
+    def get_idempotent_many(
+        self, keys: Sequence[tuple[str, str]], *, now: datetime
+    ) -> dict[tuple[str, str], IdempotencyRecord]:
+        """The stored, unexpired responses for (client id, key) pairs."""
+        t = idempotency_keys
+        found: dict[tuple[str, str], IdempotencyRecord] = {}
+        for chunk in _chunked(list(dict.fromkeys(keys))):
+            rows = self._tx.read(
+                sa.select(t).where(sa.tuple_(t.c.client_id, t.c.key).in_(chunk), t.c.expires_at > as_utc(now))
+            )
+            for row in rows:
+                found[(row.client_id, row.key)] = _idempotency(row)
+        return found
+
+    def add_submissions(self, answers: Sequence[IdempotencyRecord], orders: Sequence[ApiOrderRecord]) -> None:
+        """Store answers and orders in bulk (one executemany each); a key or number stored already raises."""
+        now = utc_now()
+        if answers:
+            self._tx.write(sa.insert(idempotency_keys), [_idempotency_values(record, now) for record in answers])
+        if orders:
+            self._tx.write(sa.insert(api_orders), [_order_values(order) for order in orders])
 
     def purge_idempotent(self, *, now: datetime) -> int:
         """Forget expired keys; return how many."""
@@ -126,19 +175,15 @@ class SqlApiRecords:
 
     def add_order(self, order: ApiOrderRecord) -> bool:
         """Record an order taken; False when its order id or number is already recorded."""
-        values = {
-            "order_id": order.order_id,
-            "number": order.number,
-            "client_id": order.client_id,
-            "partner_id": order.partner_id,
-            "customer_id": order.customer_id,
-            "customer_reference": order.customer_reference,
-            "event_id": order.event_id,
-            "process_id": order.process_id,
-            "submitted_at": as_utc(order.submitted_at),
-            "document": order.document,
-        }
-        return insert_new(self._tx, api_orders, values, api_orders.c.order_id)
+        return insert_new(self._tx, api_orders, _order_values(order), api_orders.c.order_id)
+
+    def find_orders(self, numbers: Sequence[str]) -> dict[str, ApiOrderRecord]:
+        """Orders by number, for those stored."""
+        found: dict[str, ApiOrderRecord] = {}
+        for chunk in _chunked(list(dict.fromkeys(numbers))):
+            for row in self._tx.read(sa.select(api_orders).where(api_orders.c.number.in_(chunk))):
+                found[row.number] = _order(row)
+        return found
 
     def get_order(self, order_id: str) -> ApiOrderRecord | None:
         """One order by canonical id."""

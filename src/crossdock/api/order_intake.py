@@ -1,0 +1,177 @@
+"""Order submissions committed in groups: the API's hot path.
+
+Each submission needs its Idempotency-Key checked, its PO checked against orders already taken, and then its
+answer, its order record and its `order.submitted` event stored together. Done one request at a time that is five
+statements and a commit per order; here the requests that arrive while a commit is in flight share the next one:
+one query for all their keys, one for all their numbers, one insert per table (transactional outbox: the event
+is stored with the order and relayed to the log by the worker, so a 202 means the order is durable and its event
+cannot be lost or logged twice).
+
+On a group failure (another process stored one of the keys or numbers between our check and our insert), each
+submission is tried again in a transaction of its own, where the check sees what the other process stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from crossdock.ports.api import ApiOrderRecord, IdempotencyRecord
+from crossdock.ports.store import OutboxEntry, Store, UnitOfWork
+
+logger = logging.getLogger(__name__)
+_MAX_GROUP = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One POST /v1/orders, ready to store: the 202 answer, the order and its event."""
+
+    answer: IdempotencyRecord  # the 202 (or the refusal), keyed by (client, Idempotency-Key)
+    order: ApiOrderRecord | None = None  # None for a refusal: only the answer is stored
+    event: OutboxEntry | None = None
+    # The answer to store instead when the PO was already submitted (a 409 naming the first order).
+    conflict: Callable[[ApiOrderRecord], IdempotencyRecord] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What to answer: the stored answer and whether it is a replay of an earlier one."""
+
+    answer: IdempotencyRecord
+    replayed: bool
+
+
+@dataclass(slots=True)
+class _Job:
+    submission: Submission
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Outcome] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.future = self.loop.create_future()
+
+
+class OrderIntakeWriter:
+    """One thread that stores order submissions in groups, one commit per group."""
+
+    def __init__(self, store: Store, *, clock: Callable[[], datetime], name: str = "crossdock-api-orders") -> None:
+        self._store = store
+        self._clock = clock
+        self._name = name
+        self._queue: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        self._turn: list[_Job] = []
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def submit(self, submission: Submission) -> Outcome:
+        """Store the submission (or find its earlier answer); returns once that is committed."""
+        job = _Job(submission, asyncio.get_running_loop())
+        if self._thread is None:
+            self._start()
+        self._turn.append(job)
+        if len(self._turn) == 1:  # hand this turn's submissions over together, at the end of the turn
+            job.loop.call_soon(self._hand_over)
+        return await job.future
+
+    def close(self) -> None:
+        """Finish what is queued and stop the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout=30)
+
+    def _hand_over(self) -> None:
+        jobs, self._turn = self._turn, []
+        if jobs:
+            self._queue.put(jobs)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            jobs = self._queue.get()
+            if jobs is None:
+                return
+            stop = False
+            while len(jobs) < _MAX_GROUP:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                jobs.extend(more)
+            self._settle(jobs)
+            if stop:
+                return
+
+    def _settle(self, jobs: list[_Job]) -> None:
+        try:
+            results: list[Outcome | BaseException] = list(self._commit([job.submission for job in jobs]))
+        except Exception:  # noqa: BLE001 - one bad submission must not fail the others: try each alone
+            results = []
+            for job in jobs:
+                try:
+                    results.extend(self._commit([job.submission]))
+                except Exception as error:  # noqa: BLE001 - goes back to its request as a 500 with a log line
+                    results.append(error)
+        for job, result in zip(jobs, results, strict=True):
+            job.loop.call_soon_threadsafe(_resolve, job.future, result)
+
+    def _commit(self, submissions: list[Submission]) -> list[Outcome]:
+        with self._store.unit_of_work() as uow:
+            outcomes = self._apply(uow, submissions)
+            uow.commit()
+        return outcomes
+
+    def _apply(self, uow: UnitOfWork, submissions: list[Submission]) -> list[Outcome]:
+        now = self._clock()
+        stored = uow.api.get_idempotent_many([(s.answer.client_id, s.answer.key) for s in submissions], now=now)
+        taken = uow.api.find_orders([s.order.number for s in submissions if s.order is not None])
+        answers: list[IdempotencyRecord] = []
+        orders: list[ApiOrderRecord] = []
+        events: list[OutboxEntry] = []
+        outcomes: list[Outcome] = []
+        for submission in submissions:
+            key = (submission.answer.client_id, submission.answer.key)
+            earlier = stored.get(key)
+            if earlier is not None:
+                outcomes.append(Outcome(earlier, replayed=True))
+                continue
+            order, answer = submission.order, submission.answer
+            if order is not None:
+                existing = taken.get(order.number)
+                if existing is not None and submission.conflict is not None:
+                    answer = submission.conflict(existing)
+                else:
+                    orders.append(order)
+                    if submission.event is not None:
+                        events.append(submission.event)
+                    taken[order.number] = order
+            answers.append(answer)
+            stored[key] = answer  # the same key twice in one group: the second is a replay of the first
+            outcomes.append(Outcome(answer, replayed=False))
+        uow.api.add_submissions(answers, orders)
+        uow.outbox.add(events)
+        return outcomes
+
+
+def _resolve(future: asyncio.Future[Outcome], result: Outcome | BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)

@@ -1,0 +1,105 @@
+"""The server side of `crossdock bench api`, run in a child process: the real API on a fresh SQLite store and log
+(synchronous=FULL: a 202 means the order is on disk), or a bare FastAPI endpoint for the baseline.
+
+`python -m crossdock.bench.api_server real <workdir> <port>` prints one JSON line with the tokens the load
+generator uses, then serves until killed; `... bare <workdir> <port>` serves `POST /bare` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.responses import Response
+
+
+def bare_app() -> FastAPI:
+    """One POST route answering 202 with a small JSON body: what FastAPI costs with nothing behind it."""
+    app = FastAPI()
+
+    @app.post("/bare", status_code=202)
+    async def bare() -> Response:
+        return Response(b'{"status":"submitted"}', status_code=202, media_type="application/json")
+
+    return app
+
+
+async def _real(workdir: Path, port: int) -> None:
+    from crossdock.api.app import create_app
+    from crossdock.api.clients import create_client
+    from crossdock.api.security.scopes import Scope
+    from crossdock.bootstrap import bootstrap
+    from crossdock.config import Settings
+    from crossdock.ports.api import ClientKind
+
+    settings = Settings(
+        database_url=f"sqlite:///{workdir / 'store.db'}",
+        event_log="sqlite",
+        event_log_url=str(workdir / "log.db"),
+        api={"port": port},
+    )
+    runtime = await bootstrap(settings)
+    context = runtime.api_context()
+    tokens = []
+    for n in range(4):
+        client_id = f"bench-partner-{n}"
+        create_client(
+            runtime.store,
+            name=client_id,
+            kind=ClientKind.PARTNER,
+            scopes=[Scope.ORDERS_WRITE, Scope.ORDERS_READ],
+            now=context.clock(),
+            partner_id=f"cus-bench-{n}",
+            client_id=client_id,
+            rate_plan="bench",
+        )
+        issued = context.issuer.issue(
+            client_id=client_id,
+            kind=ClientKind.PARTNER,
+            scopes=[Scope.ORDERS_WRITE, Scope.ORDERS_READ],
+            partner_id=f"cus-bench-{n}",
+            ttl_s=3600,
+        )
+        tokens.append(issued.access_token)
+    print(json.dumps({"tokens": tokens}), flush=True)
+    config = uvicorn.Config(create_app(context), host="127.0.0.1", port=port, log_level="error", access_log=False)
+    relay = asyncio.create_task(_relay(runtime))  # as `crossdock serve` does: the outbox reaches the log
+    await uvicorn.Server(config).serve()
+    relay.cancel()
+
+
+async def _relay(runtime: Any) -> None:
+    engine = runtime.process_engine(with_definitions=False)
+    while True:
+        if not await engine.publish_outbox(runtime.log):
+            await asyncio.sleep(0.05)
+
+
+def main() -> None:
+    """Serve the real or the bare app on 127.0.0.1:<port>."""
+    kind, workdir, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    if kind == "bare":
+        print(json.dumps({"tokens": []}), flush=True)
+        uvicorn.run(bare_app(), host="127.0.0.1", port=port, log_level="error", access_log=False)
+    else:
+        run_fast(_real(workdir, port))
+
+
+def run_fast(main: Coroutine[Any, Any, None]) -> None:
+    """On uvloop when installed, as uvicorn runs the bare app and `crossdock serve` runs the real one."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
+if __name__ == "__main__":
+    main()
