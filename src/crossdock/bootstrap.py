@@ -142,10 +142,6 @@ class Runtime:
                 )
             services.append(self.order_service(consumer))
         if webhooks:
-            if self.settings.orders is None:  # the order service relays the outbox too; without it, a relay
-                from crossdock.process.relay import OutboxRelay
-
-                services.append(OutboxRelay(self.process_engine(consumer, with_definitions=False), self.log))
             services.append(self.webhook_dispatcher(consumer))
         return Worker(captures, deliveries, services=services, poll_interval_s=poll_interval_s)
 
@@ -240,7 +236,7 @@ class Runtime:
                 default_ttl_s=config.token_ttl_s,
             ),
             writer=JournalWriter(self.store, lease_s=self.settings.lease_ttl_s, clock=utc_now, name="crossdock-api"),
-            order_intake=OrderIntakeWriter(self.store, clock=utc_now),
+            order_intake=OrderIntakeWriter(self.store, self.log, clock=utc_now),
             egress=EgressPolicy(
                 allow_private_network=config.webhook_allow_private_network,
                 allowed_hosts=tuple(config.webhook_allowed_hosts),

@@ -48,6 +48,7 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.crossdock = context
     problems.install(app)
+    app.include_router(orders.submission_router)
     for module in (token, orders, partners, webhooks, customers, credit, availability, prices, systems):
         app.include_router(module.router)
 

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from crossdock.api.schemas import Problem
+from crossdock.api.schemas import OrderSubmission, Problem
 
 PROBLEM_JSON = "application/problem+json"
 _COMMON = {
@@ -40,6 +40,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    # The order submission route reads its body itself (see routes/orders.py); its schema is published here.
+    submission = OrderSubmission.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(submission.pop("$defs", {}))
+    schemas["OrderSubmission"] = submission
     for schema_name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(schema_name, None)
     for path, operations in document.get("paths", {}).items():

@@ -1,11 +1,14 @@
 """Order submissions committed in groups: the API's hot path.
 
-Each submission needs its Idempotency-Key checked, its PO checked against orders already taken, and then its
-answer, its order record and its `order.submitted` event stored together. Done one request at a time that is five
-statements and a commit per order; here the requests that arrive while a commit is in flight share the next one:
-one query for all their keys, one for all their numbers, one insert per table (transactional outbox: the event
-is stored with the order and relayed to the log by the worker, so a 202 means the order is durable and its event
-cannot be lost or logged twice).
+Each submission needs its Idempotency-Key checked, its PO checked against orders already taken, its
+`order.submitted` event appended to the log, and then its answer and order record stored. Done one request at a
+time that is five statements, a log commit and a store commit per order; here the requests that arrive while a
+commit is in flight share the next one: one query for all their keys, one for all their numbers, one log append
+for all their events, one insert per table, one commit.
+
+The log append comes before the store commit, inside the store transaction: a 202 is answered only once both
+are durable. A crash in between leaves the event in the log and no answer stored; the client's retry finds no
+answer, appends the same event again (its id comes from the order, so the log keeps one) and stores the answer.
 
 On a group failure (another process stored one of the keys or numbers between our check and our insert), each
 submission is tried again in a transaction of its own, where the check sees what the other process stored.
@@ -21,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from crossdock.events.envelope import CloudEvent
 from crossdock.ports.api import ApiOrderRecord, IdempotencyRecord
-from crossdock.ports.store import OutboxEntry, Store, UnitOfWork
+from crossdock.ports.event_log import EventLog
+from crossdock.ports.store import Store, UnitOfWork
 
 logger = logging.getLogger(__name__)
 _MAX_GROUP = 1_000
@@ -34,7 +39,7 @@ class Submission:
 
     answer: IdempotencyRecord  # the 202 (or the refusal), keyed by (client, Idempotency-Key)
     order: ApiOrderRecord | None = None  # None for a refusal: only the answer is stored
-    event: OutboxEntry | None = None
+    event: CloudEvent | None = None
     # The answer to store instead when the PO was already submitted (a 409 naming the first order).
     conflict: Callable[[ApiOrderRecord], IdempotencyRecord] | None = None
 
@@ -60,8 +65,18 @@ class _Job:
 class OrderIntakeWriter:
     """One thread that stores order submissions in groups, one commit per group."""
 
-    def __init__(self, store: Store, *, clock: Callable[[], datetime], name: str = "crossdock-api-orders") -> None:
+    def __init__(
+        self,
+        store: Store,
+        log: EventLog,
+        *,
+        clock: Callable[[], datetime],
+        name: str = "crossdock-api-orders",
+        append_timeout_s: float = 60.0,
+    ) -> None:
         self._store = store
+        self._log = log
+        self._append_timeout_s = append_timeout_s
         self._clock = clock
         self._name = name
         self._queue: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
@@ -118,31 +133,36 @@ class OrderIntakeWriter:
                 return
 
     def _settle(self, jobs: list[_Job]) -> None:
+        loop = jobs[0].loop
         try:
-            results: list[Outcome | BaseException] = list(self._commit([job.submission for job in jobs]))
+            results: list[Outcome | BaseException] = list(self._commit([job.submission for job in jobs], loop))
         except Exception:  # noqa: BLE001 - one bad submission must not fail the others: try each alone
             results = []
             for job in jobs:
                 try:
-                    results.extend(self._commit([job.submission]))
+                    results.extend(self._commit([job.submission], job.loop))
                 except Exception as error:  # noqa: BLE001 - goes back to its request as a 500 with a log line
                     results.append(error)
         for job, result in zip(jobs, results, strict=True):
             job.loop.call_soon_threadsafe(_resolve, job.future, result)
 
-    def _commit(self, submissions: list[Submission]) -> list[Outcome]:
+    def _commit(self, submissions: list[Submission], loop: asyncio.AbstractEventLoop) -> list[Outcome]:
         with self._store.unit_of_work() as uow:
-            outcomes = self._apply(uow, submissions)
+            outcomes = self._apply(uow, submissions, loop)
             uow.commit()
         return outcomes
 
-    def _apply(self, uow: UnitOfWork, submissions: list[Submission]) -> list[Outcome]:
+    def _append(self, events: list[CloudEvent], loop: asyncio.AbstractEventLoop) -> None:
+        # The log is async and lives on the requests' event loop; this thread waits for its durable append.
+        asyncio.run_coroutine_threadsafe(self._log.append(events), loop).result(timeout=self._append_timeout_s)
+
+    def _apply(self, uow: UnitOfWork, submissions: list[Submission], loop: asyncio.AbstractEventLoop) -> list[Outcome]:
         now = self._clock()
         stored = uow.api.get_idempotent_many([(s.answer.client_id, s.answer.key) for s in submissions], now=now)
         taken = uow.api.find_orders([s.order.number for s in submissions if s.order is not None])
         answers: list[IdempotencyRecord] = []
         orders: list[ApiOrderRecord] = []
-        events: list[OutboxEntry] = []
+        events: list[CloudEvent] = []
         outcomes: list[Outcome] = []
         for submission in submissions:
             key = (submission.answer.client_id, submission.answer.key)
@@ -163,8 +183,9 @@ class OrderIntakeWriter:
             answers.append(answer)
             stored[key] = answer  # the same key twice in one group: the second is a replay of the first
             outcomes.append(Outcome(answer, replayed=False))
+        if events:
+            self._append(events, loop)
         uow.api.add_submissions(answers, orders)
-        uow.outbox.add(events)
         return outcomes
 
 

@@ -97,18 +97,27 @@ def _instance(request: Request) -> str:
     return request.url.path
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _pointer_errors(raw: Sequence[Any], *, skip: int) -> list[dict[str, Any]]:
+    """Validation errors as JSON pointers into the request; `skip` drops FastAPI's leading location ("body")."""
     errors = []
-    for error in exc.errors()[:50]:
+    for error in list(raw)[:50]:
         location = [str(part) for part in error.get("loc", ())]
         errors.append(
             {
-                "pointer": "/" + "/".join(location[1:]) if location else "",
-                "in": location[:1],
+                "pointer": "/" + "/".join(location[skip:]),
+                "in": location[:skip] or ["body"],
                 "detail": error.get("msg", ""),
             }
         )
     return errors
+
+
+def validation_problem(raw: Sequence[Any], *, skip: int = 0) -> ProblemError:
+    """422 for pydantic validation errors, the first one named in the detail."""
+    errors = _pointer_errors(raw, skip=skip)
+    first = errors[0] if errors else {}
+    detail = f"{first.get('pointer') or 'the request'}: {first.get('detail', 'invalid')}"
+    return invalid(f"Fix the request and send it again; {detail}", errors)
 
 
 def install(app: FastAPI) -> None:
@@ -120,10 +129,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = _validation_errors(exc)
-        first = errors[0] if errors else {}
-        detail = f"{first.get('pointer') or 'the request'}: {first.get('detail', 'invalid')}"
-        return problem_response(invalid(f"Fix the request and send it again; {detail}", errors), _instance(request))
+        return problem_response(validation_problem(exc.errors(), skip=1), _instance(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -69,16 +69,7 @@ async def _real(workdir: Path, port: int) -> None:
         tokens.append(issued.access_token)
     print(json.dumps({"tokens": tokens}), flush=True)
     config = uvicorn.Config(create_app(context), host="127.0.0.1", port=port, log_level="error", access_log=False)
-    relay = asyncio.create_task(_relay(runtime))  # as `crossdock serve` does: the outbox reaches the log
     await uvicorn.Server(config).serve()
-    relay.cancel()
-
-
-async def _relay(runtime: Any) -> None:
-    engine = runtime.process_engine(with_definitions=False)
-    while True:
-        if not await engine.publish_outbox(runtime.log):
-            await asyncio.sleep(0.05)
 
 
 def main() -> None:

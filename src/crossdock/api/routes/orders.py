@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from crossdock.api.auth import caller, context, context_of
@@ -23,7 +24,7 @@ from crossdock.api.context import ApiContext
 from crossdock.api.idempotency import hash_request, key_reused, require_key, stored_problem, stored_response
 from crossdock.api.order_intake import Submission
 from crossdock.api.order_views import OrderFacts
-from crossdock.api.problems import ProblemError, forbidden, invalid, not_found
+from crossdock.api.problems import ProblemError, forbidden, invalid, not_found, validation_problem
 from crossdock.api.routing import GuardedRoute
 from crossdock.api.schemas import OrderAccepted, OrderPage, OrderSubmission, OrderView, Problem
 from crossdock.api.security.scopes import Scope
@@ -31,7 +32,7 @@ from crossdock.api.security.tokens import Principal
 from crossdock.events.envelope import CloudEvent, event_type
 from crossdock.orders.intake import PROCESS_KEY
 from crossdock.ports.api import ApiOrderRecord, ClientKind, IdempotencyRecord
-from crossdock.ports.store import OutboxEntry, UnitOfWork
+from crossdock.ports.store import UnitOfWork
 from crossdock.sync.publish import EventRefusedError
 
 router = APIRouter(tags=["orders"], route_class=GuardedRoute)
@@ -124,28 +125,40 @@ def _decimal(value: Decimal) -> str:
     return format(value, "f")
 
 
-@router.post(
+# The submission route parses its own body (below), so it sits on a plain route: pydantic-core reads the JSON in
+# one pass with its own depth limit, where FastAPI would parse it with the standard library and validate after.
+submission_router = APIRouter(tags=["orders"])
+
+
+@submission_router.post(
     "/v1/orders",
     status_code=202,
     response_model=OrderAccepted,
     responses={**ERRORS, 202: {"headers": {"Location": {"schema": {"type": "string"}}}}},
     summary="Submit an order",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OrderSubmission"}}},
+        }
+    },
 )
 async def submit_order(
-    request: Request,
-    submission: OrderSubmission,
-    principal: Annotated[Principal, Depends(caller(Scope.ORDERS_WRITE))],
-    ctx: Annotated[ApiContext, Depends(context)],
+    request: Request, principal: Annotated[Principal, Depends(caller(Scope.ORDERS_WRITE))]
 ) -> Response:
     """Take a purchase order; quote-to-order validates, prices and fulfils it. Needs an `Idempotency-Key`.
 
-    The 202 is answered once the order, its answer and its `order.submitted` event are committed together (the
-    event reaches the log through the outbox relay). A refusal (403, 422) is stored under the key as well."""
+    The 202 is answered once the order's `order.submitted` event is in the log and the order and its answer are
+    committed. A refusal (403, 422, invalid JSON included) is stored under
+    the key as well: the same request sent again gets the same answer."""
+    ctx = context_of(request)
     key = require_key(request)
-    request_hash = hash_request(request.method, request.url.path, await request.body())
+    body = await request.body()
+    request_hash = hash_request(request.method, request.url.path, body)
     now = ctx.clock()
     expires = now + timedelta(hours=ctx.config.idempotency_ttl_h)
     try:
+        submission = read_submission(request, body)
         prepared = _prepare(request, submission, principal, key, request_hash, now, expires)
     except ProblemError as refusal:
         prepared = Submission(
@@ -155,6 +168,18 @@ async def submit_order(
     if outcome.replayed and outcome.answer.request_hash != request_hash:
         raise key_reused()
     return stored_response(outcome.answer, replayed=outcome.replayed)
+
+
+def read_submission(request: Request, body: bytes) -> OrderSubmission:
+    """The body as an order submission, or a 415/422 problem saying what to fix."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise ProblemError(
+            415, "unsupported-media-type", "Unsupported media type", "send the order as application/json"
+        )
+    try:
+        return OrderSubmission.model_validate_json(body)
+    except ValidationError as error:
+        raise validation_problem(error.errors(include_url=False, include_context=False)) from None
 
 
 def _prepare(
@@ -230,7 +255,7 @@ def _prepare(
         )
         return stored_problem(problem, request.url.path, principal.client_id, key, request_hash, now, expires)
 
-    return Submission(answer=answer, order=record, event=OutboxEntry(event, process_id, 0), conflict=conflict)
+    return Submission(answer=answer, order=record, event=event, conflict=conflict)
 
 
 async def visible_order(ctx: ApiContext, principal: Principal, order_id: str) -> OrderFacts:
