@@ -8,6 +8,7 @@ decides are put on the response by `ResponseHeadersMiddleware`, whatever the rou
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
@@ -51,48 +52,61 @@ def add_response_headers(request: Request, headers: dict[str, str]) -> None:
     request.scope.setdefault(EXTRA_HEADERS, {}).update(headers)
 
 
+async def authenticate(
+    request: Request, authorization: str | None, scopes: tuple[Scope, ...], kinds: tuple[ClientKind, ...] = ()
+) -> Principal:
+    """The verified principal for an `Authorization` header, holding every one of `scopes` (and of one of
+    `kinds`, if given); raises the 401, 403 or 429 problem otherwise."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise unauthorized(
+            "send an access token: `Authorization: Bearer <token>` (get one from POST /v1/oauth/token)",
+            error="invalid_request",
+        )
+    ctx = context_of(request)
+    try:
+        principal = ctx.issuer.verify(token.strip())
+    except TokenRefusedError as refused:
+        raise unauthorized(f"{refused} (POST /v1/oauth/token issues tokens)") from None
+    client = ctx.clients.get(principal.client_id)
+    if client is None or client.revoked_at is not None:
+        raise unauthorized("the client this token was issued to has been revoked or removed")
+    plan = ctx.plans.get(client.rate_plan) or DEFAULT_PLANS["partner"]
+    decision = ctx.limiter.take(principal.client_id, plan)
+    headers = ratelimit_headers(plan, decision)
+    add_response_headers(request, headers)
+    if not decision.allowed:
+        raise ProblemError(
+            429,
+            "rate-limited",
+            "Too many requests",
+            f"this client's rate plan '{plan.name}' allows {plan.burst} requests at once and "
+            f"{plan.requests_per_second:g} per second; retry after {headers['Retry-After']} s",
+            headers=headers,
+        )
+    if kinds and principal.kind not in kinds:
+        raise forbidden(f"this route is for {' or '.join(k.value for k in kinds)} clients")
+    missing = [scope for scope in scopes if scope not in principal.scopes]
+    if missing:
+        problem = forbidden(
+            f"the access token lacks the scope(s) {' '.join(missing)}; ask for them at the token endpoint"
+        )
+        problem.headers["WWW-Authenticate"] = (
+            f'Bearer realm="crossdock", error="insufficient_scope", scope="{" ".join(missing)}"'
+        )
+        raise problem
+    return principal
+
+
 def caller(*scopes: Scope, kinds: tuple[ClientKind, ...] = ()) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the verified principal, holding every one of `scopes` (and of one of `kinds`, if given)."""
 
     async def dependency(request: Request, authorization: str | None = Security(oauth2, scopes=scopes)) -> Principal:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise unauthorized(
-                "send an access token: `Authorization: Bearer <token>` (get one from POST /v1/oauth/token)",
-                error="invalid_request",
-            )
-        ctx = context_of(request)
-        try:
-            principal = ctx.issuer.verify(token.strip())
-        except TokenRefusedError as refused:
-            raise unauthorized(f"{refused} (POST /v1/oauth/token issues tokens)") from None
-        client = ctx.clients.get(principal.client_id)
-        if client is None or client.revoked_at is not None:
-            raise unauthorized("the client this token was issued to has been revoked or removed")
-        plan = ctx.plans.get(client.rate_plan) or DEFAULT_PLANS["partner"]
-        decision = ctx.limiter.take(principal.client_id, plan)
-        headers = ratelimit_headers(plan, decision)
-        add_response_headers(request, headers)
-        if not decision.allowed:
-            raise ProblemError(
-                429,
-                "rate-limited",
-                "Too many requests",
-                f"this client's rate plan '{plan.name}' allows {plan.burst} requests at once and "
-                f"{plan.requests_per_second:g} per second; retry after {headers['Retry-After']} s",
-                headers=headers,
-            )
-        if kinds and principal.kind not in kinds:
-            raise forbidden(f"this route is for {' or '.join(k.value for k in kinds)} clients")
-        missing = [scope for scope in scopes if scope not in principal.scopes]
-        if missing:
-            problem = forbidden(
-                f"the access token lacks the scope(s) {' '.join(missing)}; ask for them at the token endpoint"
-            )
-            problem.headers["WWW-Authenticate"] = (
-                f'Bearer realm="crossdock", error="insufficient_scope", scope="{" ".join(missing)}"'
-            )
-            raise problem
-        return principal
+        return await authenticate(request, authorization, scopes, kinds)
 
     return dependency
+
+
+def security_of(*scopes: Scope) -> dict[str, Any]:
+    """The OpenAPI `security` of a route that authenticates without a dependency (see `authenticate`)."""
+    return {"security": [{"oauth2": [scope.value for scope in scopes]}]}

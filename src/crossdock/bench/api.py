@@ -107,7 +107,7 @@ def _durable_check(workdir: Path) -> dict[str, int]:
     return check()
 
 
-def run(connections: int = 32, seconds: float = 10.0, warmup_s: float = 2.0) -> dict[str, Any]:
+def run(connections: int = 128, seconds: float = 10.0, warmup_s: float = 2.0) -> dict[str, Any]:
     """Measure the bare endpoint, then the real one; figures as JSON-ready values."""
     with tempfile.TemporaryDirectory(prefix="crossdock-bench-api-") as tmp:
         workdir = Path(tmp)

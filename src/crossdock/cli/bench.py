@@ -106,7 +106,7 @@ def bench_process(
 
 @bench_app.command("api")
 def bench_api(
-    connections: Annotated[int, typer.Option(help="keep-alive connections, one request at a time each")] = 32,
+    connections: Annotated[int, typer.Option(help="keep-alive connections, one request at a time each")] = 128,
     seconds: Annotated[float, typer.Option(help="measured seconds, after the warm-up")] = 10.0,
     warmup: Annotated[float, typer.Option(help="seconds of load before measuring")] = 2.0,
     as_json: JsonFlag = False,

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import orjson
 import sqlalchemy as sa
 
 from crossdock.ports.api import ApiRecords, Webhooks
@@ -58,15 +59,22 @@ def store_url(url: str) -> sa.URL:
 def create_store_engine(url: str) -> sa.Engine:
     """An engine tuned for the store; connects lazily, on first use."""
     parsed = store_url(url)
+    # JSON columns through orjson: several times faster than the standard library on the hot paths (process
+    # journals, API orders). Keys that are not strings are written as strings, as `json` does.
+    codec: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if parsed.get_backend_name() != "sqlite":
         # Workers outlive database restarts and failovers; a stale pooled connection must not fail a batch.
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        return sa.create_engine(parsed, pool_pre_ping=True, **codec)
     if parsed.database and not parsed.query.get("uri"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(parsed)
+    engine = sa.create_engine(parsed, **codec)
     sa.event.listen(engine, "connect", _configure_sqlite)
     sa.event.listen(engine, "begin", _begin_sqlite)
     return engine
+
+
+def _json_text(document: Any) -> str:
+    return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -64,3 +64,12 @@ def test_the_hand_built_document_is_what_the_canonical_model_makes_of_it(
     assert (order.ship_to.lines, order.ship_to.city, order.ship_to.region) == (["1 Main St"], "Toronto", region)
     # What consumers read back is stable: the canonical form of the document reads as the same order.
     assert SalesOrder.model_validate(order.model_dump(mode="json")) == order
+
+
+@given(name=st.text(max_size=80))
+def test_name_uuid_is_uuid5(name: str) -> None:
+    import uuid
+
+    from crossdock.api.routes.orders import _NAMESPACE, name_uuid
+
+    assert name_uuid(name) == str(uuid.uuid5(_NAMESPACE, name))

@@ -9,6 +9,7 @@ so order ids cannot be probed.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from crossdock.api.auth import caller, context, context_of
+from crossdock.api.auth import authenticate, caller, context, context_of, security_of
 from crossdock.api.context import ApiContext
 from crossdock.api.idempotency import hash_request, key_reused, require_key, stored_problem, stored_response
 from crossdock.api.order_intake import Submission
@@ -39,6 +40,18 @@ router = APIRouter(tags=["orders"], route_class=GuardedRoute)
 
 ORDER_SUBMITTED = event_type("order", "submitted")
 _NAMESPACE = uuid.UUID("6f1d3c52-8a47-4c1e-9b0e-2d5a4f7c9e10")  # ids derived from an order's identity, not random
+_NAMESPACE_BYTES = _NAMESPACE.bytes
+
+
+def name_uuid(name: str) -> str:
+    """`str(uuid.uuid5(_NAMESPACE, name))`, without building UUID objects (three per order on the hot path)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 OrderId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,200}$", description="the order's id")]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -140,17 +153,19 @@ submission_router = APIRouter(tags=["orders"])
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OrderSubmission"}}},
-        }
+        },
+        **security_of(Scope.ORDERS_WRITE),
     },
 )
-async def submit_order(
-    request: Request, principal: Annotated[Principal, Depends(caller(Scope.ORDERS_WRITE))]
-) -> Response:
+async def submit_order(request: Request) -> Response:
     """Take a purchase order; quote-to-order validates, prices and fulfils it. Needs an `Idempotency-Key`.
 
     The 202 is answered once the order's `order.submitted` event is in the log and the order and its answer are
     committed. A refusal (403, 422, invalid JSON included) is stored under
     the key as well: the same request sent again gets the same answer."""
+    # Authenticated here rather than by a dependency: FastAPI's dependency solving cost this route a third of
+    # its time (the OpenAPI document still declares the scope, through `security_of`).
+    principal = await authenticate(request, request.headers.get("authorization"), (Scope.ORDERS_WRITE,))
     ctx = context_of(request)
     key = require_key(request)
     body = await request.body()
@@ -194,16 +209,16 @@ def _prepare(
     """The order, its event and its 202, ready for the intake writer; refusals raise ProblemError."""
     customer_id = _customer_for(principal, submission)
     number = _order_number(principal.client_id, submission.customer_reference)
-    order_id = str(uuid.uuid5(_NAMESPACE, number))
+    order_id = name_uuid(number)
     document = canonical_order(order_id, number, customer_id, submission, now.date().isoformat())
-    process_id = str(uuid.uuid5(_NAMESPACE, f"process:{order_id}"))
+    process_id = name_uuid(f"process:{order_id}")
     event = CloudEvent(
         type=ORDER_SUBMITTED,
         source=f"/api/clients/{principal.client_id}",
         subject=order_id,
         data=document,
         # The same order submitted again after a crash is the same event: the log keeps one.
-        id=str(uuid.uuid5(_NAMESPACE, f"submitted:{order_id}")),
+        id=name_uuid(f"submitted:{order_id}"),
         correlationid=request.scope.get("state", {}).get("correlation_id"),
         businesskeys={"order": number, "customer_po": submission.customer_reference, PROCESS_KEY: process_id},
         partnerid=principal.partner_id,

@@ -151,13 +151,17 @@ class SqlApiRecords:
     ) -> dict[tuple[str, str], IdempotencyRecord]:
         """The stored, unexpired responses for (client id, key) pairs."""
         t = idempotency_keys
+        wanted = set(keys)
         found: dict[tuple[str, str], IdempotencyRecord] = {}
-        for chunk in _chunked(list(dict.fromkeys(keys))):
+        clients = sorted({client for client, _ in wanted})
+        # Two plain INs walk the primary key (client_id, key); a row-value IN makes SQLite scan the table.
+        for chunk in _chunked(sorted({key for _, key in wanted})):
             rows = self._tx.read(
-                sa.select(t).where(sa.tuple_(t.c.client_id, t.c.key).in_(chunk), t.c.expires_at > as_utc(now))
+                sa.select(t).where(t.c.client_id.in_(clients), t.c.key.in_(chunk), t.c.expires_at > as_utc(now))
             )
             for row in rows:
-                found[(row.client_id, row.key)] = _idempotency(row)
+                if (row.client_id, row.key) in wanted:
+                    found[(row.client_id, row.key)] = _idempotency(row)
         return found
 
     def add_submissions(self, answers: Sequence[IdempotencyRecord], orders: Sequence[ApiOrderRecord]) -> None:
