@@ -504,3 +504,15 @@ def test_example_config_loads() -> None:
         assert flow.technical_owner
         assert flow.system_of_record
         assert flow.criticality
+
+
+def test_api_secrets_are_references_never_values(tmp_path: Path) -> None:
+    config = tmp_path / "crossdock.yaml"
+    config.write_text("api:\n  signing_keys: k1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI\n")
+    with pytest.raises(ConfigError, match="secret reference"):
+        load_settings(config, env={})
+    config.write_text(
+        "api:\n  inbound_webhooks:\n    carrier:\n      signing_secrets: [whsec_abc]\n      event_type: t\n"
+    )
+    with pytest.raises(ConfigError, match="secret reference"):
+        load_settings(config, env={})
