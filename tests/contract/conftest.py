@@ -1,4 +1,5 @@
-"""One EventLog contract suite, run against every adapter: memory, SQLite, PostgreSQL and NATS JetStream."""
+"""Fixtures of the contract suites: every EventLog adapter (memory, SQLite, PostgreSQL, NATS JetStream) and every
+Store adapter (memory, SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 
 from crossdock.ports.event_log import EventLog
+from crossdock.store import MemoryStore, SqlStore
 from tests.support.services import NATS_URL, require_postgres
+from tests.support.stores import contract_store, postgres_schema
 
 BACKENDS = ["memory", "sqlite", "postgres", "nats"]
 PARTITIONS = 4
@@ -133,3 +136,23 @@ async def delete_nats_streams(url: str, prefix: str) -> None:
 async def event_log(log_factory: LogFactory) -> EventLog:
     """One open EventLog of the parametrised backend."""
     return await log_factory()
+
+
+STORE_BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One migrated schema for this test session; each test empties it afterwards."""
+    with postgres_schema() as url:
+        migrated = SqlStore(url)
+        migrated.migrate()
+        migrated.dispose()
+        yield url
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MemoryStore | SqlStore]:
+    """An empty, migrated store of the parametrised backend."""
+    with contract_store(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as opened:
+        yield opened

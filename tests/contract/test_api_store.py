@@ -3,14 +3,10 @@ backend."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from crossdock.ports.api import (
     ApiClientRecord,
@@ -23,37 +19,9 @@ from crossdock.ports.api import (
     WebhookSubscription,
 )
 from crossdock.store import MemoryStore, SqlStore
-from crossdock.store.sql import store_url
-from tests.support.services import require_postgres
-from tests.support.stores import contract_store
 
 AnyStore = MemoryStore | SqlStore
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A migrated schema of its own for this module."""
-    base = store_url(require_postgres())
-    schema = f"cd_api_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    migrated = SqlStore(url)
-    migrated.migrate()
-    migrated.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    admin.dispose()
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyStore]:
-    """An empty, migrated store of the parametrised backend."""
-    with contract_store(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as opened:
-        yield opened
 
 
 def client(client_id: str = "acme-portal") -> ApiClientRecord:

@@ -6,16 +6,13 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -40,10 +37,8 @@ from crossdock.store import (
     UnknownExceptionError,
 )
 from crossdock.store.schema import VERSION_TABLE, current_revision, head_revision
-from crossdock.store.sql import store_url
 from crossdock.store.tables import metadata
-from tests.support.services import require_postgres
-from tests.support.stores import contract_store
+from tests.support.stores import postgres_schema
 
 AnyStore = MemoryStore | SqlStore
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -55,32 +50,6 @@ T0 = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
 # --- fixtures ---
 
 
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A fresh PostgreSQL schema, dropped afterwards; yields a store URL whose search_path is that schema."""
-    base = store_url(require_postgres())
-    schema = f"cd_store_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """One migrated schema for this test session; each test empties it afterwards."""
-    with postgres_schema() as url:
-        store = SqlStore(url)
-        store.migrate()
-        store.dispose()
-        yield url
-
-
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty, unmigrated database of the parametrised SQL backend."""
@@ -89,13 +58,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     else:
         with postgres_schema() as url:
             yield url
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyStore]:
-    """An empty, migrated store of the parametrised backend."""
-    with contract_store(request.param, tmp_path, lambda: request.getfixturevalue("postgres_url")) as opened:
-        yield opened
 
 
 def delivery(event_id: str, *, flow: str = FLOW, target: str = TARGET) -> Delivery:

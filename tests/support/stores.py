@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from crossdock.store import MemoryStore, SqlStore
+from crossdock.store.sql import store_url
 from crossdock.store.tables import metadata
+from tests.support.services import require_postgres
 
 AnyStore = MemoryStore | SqlStore
 
@@ -31,3 +36,19 @@ def contract_store(backend: str, tmp_path: Path, postgres_url: Callable[[], str]
         names = ", ".join(table.name for table in metadata.sorted_tables)
         connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     pg_store.dispose()
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema, dropped afterwards; yields a store URL whose search_path is that schema."""
+    base = store_url(require_postgres())
+    schema = f"cd_store_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.dispose()

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +26,7 @@ from crossdock.events.envelope import CloudEvent
 from crossdock.ports.api import ApiOrderRecord, IdempotencyRecord
 from crossdock.ports.event_log import EventLog
 from crossdock.ports.store import Store, UnitOfWork
+from crossdock.process.grouping import TurnGroups
 
 logger = logging.getLogger(__name__)
 _MAX_GROUP = 1_000
@@ -78,59 +77,17 @@ class OrderIntakeWriter:
         self._log = log
         self._append_timeout_s = append_timeout_s
         self._clock = clock
-        self._name = name
-        self._queue: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
-        self._turn: list[_Job] = []
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._groups: TurnGroups[_Job] = TurnGroups(self._settle, name=name, max_group=_MAX_GROUP)
 
     async def submit(self, submission: Submission) -> Outcome:
         """Store the submission (or find its earlier answer); returns once that is committed."""
         job = _Job(submission, asyncio.get_running_loop())
-        if self._thread is None:
-            self._start()
-        self._turn.append(job)
-        if len(self._turn) == 1:  # hand this turn's submissions over together, at the end of the turn
-            job.loop.call_soon(self._hand_over)
+        self._groups.put(job)
         return await job.future
 
     def close(self) -> None:
         """Finish what is queued and stop the thread."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None and thread.is_alive():
-            self._queue.put(None)
-            thread.join(timeout=30)
-
-    def _hand_over(self) -> None:
-        jobs, self._turn = self._turn, []
-        if jobs:
-            self._queue.put(jobs)
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            jobs = self._queue.get()
-            if jobs is None:
-                return
-            stop = False
-            while len(jobs) < _MAX_GROUP:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                jobs.extend(more)
-            self._settle(jobs)
-            if stop:
-                return
+        self._groups.close()
 
     def _settle(self, jobs: list[_Job]) -> None:
         loop = jobs[0].loop

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -28,6 +26,7 @@ from crossdock.ports.store import (
     Store,
     UnitOfWork,
 )
+from crossdock.process.grouping import TurnGroups
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -95,11 +94,7 @@ class JournalWriter:
         self._store = store
         self._lease = timedelta(seconds=lease_s)
         self._clock = clock
-        self._name = name
-        self._queue: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._turn: list[_Job] = []
-        self._lock = threading.Lock()
+        self._groups: TurnGroups[_Job] = TurnGroups(self._handle, name=name, max_group=_MAX_GROUP_JOBS)
 
     async def write(self, write: JournalWrite) -> WriteOutcome:
         """Commit a fenced journal write with whatever else is waiting; see WriteOutcome."""
@@ -113,11 +108,7 @@ class JournalWriter:
 
     def close(self) -> None:
         """Finish queued work and stop the thread."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None and thread.is_alive():
-            self._queue.put(None)
-            thread.join(timeout=30)
+        self._groups.close()
 
     # --- the event loop's side: collect one turn's jobs, hand them over at the end of the turn ---
 
@@ -126,48 +117,17 @@ class JournalWriter:
         return asyncio.get_running_loop().create_future()
 
     def _submit(self, job: _Job) -> asyncio.Future[Any]:
-        if self._thread is None:
-            self._ensure_thread()
-        self._turn.append(job)
-        if len(self._turn) == 1:
-            job.loop.call_soon(self._hand_over)
+        self._groups.put(job)
         return job.future
-
-    def _hand_over(self) -> None:
-        jobs, self._turn = self._turn, []
-        if jobs:
-            self._queue.put(jobs)
-
-    def _ensure_thread(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
 
     # --- the writer thread ---
 
-    def _run(self) -> None:
-        while True:
-            jobs = self._queue.get()
-            if jobs is None:
-                return
-            stop = False
-            while len(jobs) < _MAX_GROUP_JOBS:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                jobs.extend(more)
-            # Journal writes first, in a commit of their own whose results go back at once: a claim or a
-            # relay's read in the same group would only make the steps wait longer.
-            for part in ([job for job in jobs if job.write is not None], [job for job in jobs if job.write is None]):
-                if part:
-                    self._deliver(part, self._execute_safely(part))
-            if stop:
-                return
+    def _handle(self, jobs: list[_Job]) -> None:
+        # Journal writes first, in a commit of their own whose results go back at once: a claim or a relay's read
+        # in the same group would only make the steps wait longer.
+        for part in ([job for job in jobs if job.write is not None], [job for job in jobs if job.write is None]):
+            if part:
+                self._deliver(part, self._execute_safely(part))
 
     def _execute_safely(self, jobs: list[_Job]) -> list[tuple[bool, Any]]:
         try:
