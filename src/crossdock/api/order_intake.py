@@ -110,7 +110,12 @@ class OrderIntakeWriter:
         return outcomes
 
     def _append(self, events: list[CloudEvent], loop: asyncio.AbstractEventLoop) -> None:
-        # The log is async and lives on the requests' event loop; this thread waits for its durable append.
+        # SQL logs take appends from any thread (`append_blocking`); going through the requests' event loop instead
+        # made a group wait for a busy loop to run the append (40 ms of a 60 ms group at 128 connections).
+        blocking = getattr(self._log, "append_blocking", None)
+        if blocking is not None:
+            blocking(events, timeout_s=self._append_timeout_s)
+            return
         asyncio.run_coroutine_threadsafe(self._log.append(events), loop).result(timeout=self._append_timeout_s)
 
     def _apply(self, uow: UnitOfWork, submissions: list[Submission], loop: asyncio.AbstractEventLoop) -> list[Outcome]:

@@ -13,13 +13,14 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from crossdock.events.envelope import CloudEvent
 from crossdock.log.groups import PartitionedEventLog
 from crossdock.log.sql_storage import SqlLogStorage
-from crossdock.ports.event_log import AppendResult, EventLogError
+from crossdock.ports.event_log import AppendResult, EventLogError, partition_for
 
 T = TypeVar("T")
 _MAX_GROUP_EVENTS = 20_000
@@ -146,6 +147,15 @@ class ThreadedSqlEventLog(PartitionedEventLog):
     async def _append_rows(self, rows: list[tuple[str, int, bytes]]) -> list[AppendResult]:
         self._require_open()
         return await asyncio.wrap_future(self._thread.submit_append(rows))
+
+    def append_blocking(self, events: Sequence[CloudEvent], timeout_s: float | None = None) -> list[AppendResult]:
+        """`append` for a thread that is not the event loop's: waits on the database thread directly, so a busy
+        event loop does not sit between the caller and the commit (the API's order writer appends this way)."""
+        self._require_open()
+        if not events:
+            return []
+        rows = [(event.id, partition_for(event.subject, self._partitions), event.to_json()) for event in events]
+        return self._thread.submit_append(rows).result(timeout=timeout_s)
 
     async def close(self) -> None:
         """Release leases, then close the connection and stop the thread."""
