@@ -61,6 +61,19 @@ async def test_append_of_a_known_id_is_not_stored_twice(event_log: EventLog) -> 
     assert [logged.event.id for logged in stored].count(first.id) == 1
 
 
+async def test_a_thread_appends_without_the_event_loop_where_the_adapter_allows_it(event_log: EventLog) -> None:
+    blocking = getattr(event_log, "append_blocking", None)
+    if blocking is None:
+        pytest.skip("this adapter appends only from its event loop")
+    first = make_event("cust-1", 1)
+    results = await asyncio.to_thread(blocking, [first, make_event("cust-2", 2)])
+    again = await asyncio.to_thread(blocking, [first])
+    assert [r.duplicate for r in results] == [False, False]
+    assert again[0].duplicate
+    assert again[0].offset == results[0].offset
+    assert sorted(logged.event.id for logged in await drain(event_log, GROUP)) == sorted(e.event_id for e in results)
+
+
 async def test_read_returns_events_with_their_content(event_log: EventLog) -> None:
     event = CloudEvent(
         type="crossdock.customer.updated.v1",
