@@ -39,14 +39,19 @@ class EgressPolicy:
         host = parts.hostname
         if not host:
             raise EgressRefusedError(f"{owner}: {url!r} has no host")
+        self.check_host(host, port or (443 if parts.scheme == "https" else 80), owner=owner, shown=url)
+
+    def check_host(self, host: str, port: int, *, owner: str, shown: str | None = None) -> None:
+        """Raise EgressRefusedError if `host` may not be reached (for protocols other than http: SFTP, AS2)."""
+        shown = shown or f"{host}:{port}"
         if self.allow_private_network or host.lower() in {h.lower() for h in self.allowed_hosts}:
             return
         if host.lower().rstrip(".") in _METADATA_HOSTS:
-            raise EgressRefusedError(f"{owner}: {url} names a cloud metadata service; Crossdock never calls it")
-        for address in _addresses(host, port or (443 if parts.scheme == "https" else 80)):
+            raise EgressRefusedError(f"{owner}: {shown} names a cloud metadata service; Crossdock never calls it")
+        for address in _addresses(host, port):
             if not address.is_global or address.is_multicast:
                 raise EgressRefusedError(
-                    f"{owner}: {url} resolves to {address}, a {_kind(address)} address; Crossdock does not call "
+                    f"{owner}: {shown} resolves to {address}, a {_kind(address)} address; Crossdock does not call "
                     f"private or internal addresses unless told to. If this system really lives there, set "
                     f"`allow_private_network: true` (or list the host in `allowed_hosts`) for it in crossdock.yaml."
                 )
