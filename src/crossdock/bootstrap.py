@@ -34,10 +34,12 @@ from crossdock.sync.worker import BackgroundService, Worker
 if TYPE_CHECKING:
     from crossdock.api.context import ApiContext
     from crossdock.api.security.tokens import Keyring
-    from crossdock.config.sections import OrdersConfig
+    from crossdock.config.sections import OrdersConfig, PartnerConfig
     from crossdock.orders.policy import OrderPolicy
     from crossdock.orders.quote_to_order import OrderSystems
     from crossdock.orders.service import OrderService
+    from crossdock.partners.profiles import PartnerProfile
+    from crossdock.partners.service import PartnerService
     from crossdock.process import ProcessEngine
     from crossdock.webhooks.dispatcher import WebhookDispatcher
 
@@ -141,6 +143,8 @@ class Runtime:
                     )
                 )
             services.append(self.order_service(consumer))
+        if self.settings.partners:
+            services.append(self.partner_service(consumer))
         if webhooks:
             services.append(self.webhook_dispatcher(consumer))
         return Worker(captures, deliveries, services=services, poll_interval_s=poll_interval_s)
@@ -270,6 +274,35 @@ class Runtime:
         )
         return WebhookDispatcher(self.log, self.store, http, egress, consumer=consumer or default_consumer_id())
 
+    def partner_profiles(self) -> dict[str, PartnerProfile]:
+        """The trading partners of the `partners:` section."""
+        return {name: partner_profile(name, config) for name, config in self.settings.partners.items()}
+
+    def partner_service(self, consumer: str | None = None) -> PartnerService:
+        """850s out to EDI suppliers, partners' files in, SLA clocks: one worker service."""
+        from crossdock.connectors.sftp.config import SftpMailboxSettings
+        from crossdock.connectors.sftp.mailbox import SftpPartnerMailbox
+        from crossdock.partners.inbound import PartnerFileReader
+        from crossdock.partners.outbound import PurchaseOrderSender
+        from crossdock.partners.service import PartnerService
+        from crossdock.store.rules import utc_now
+
+        profiles = self.partner_profiles()
+        mailboxes: dict[str, SftpPartnerMailbox] = {}
+        for name, profile in profiles.items():
+            settings = SftpMailboxSettings.model_validate(self.settings.partners[name].sftp)
+            mailboxes[name] = SftpPartnerMailbox(settings, system=profile.system)
+            self.closers.append(mailboxes[name].close)
+        readers = {
+            name: PartnerFileReader(profile, self.store, self.publisher, mailboxes[name], clock=utc_now)
+            for name, profile in profiles.items()
+        }
+        suppliers = {profile.canonical_id: profile for profile in profiles.values() if profile.is_supplier}
+        sender = PurchaseOrderSender(
+            self.log, self.store, suppliers, mailboxes, consumer=consumer or default_consumer_id(), clock=utc_now
+        )
+        return PartnerService(sender, readers, mailboxes, self.store, clock=utc_now)
+
     def governor(self) -> ChangeGovernor:
         """What every captured change passes before it is logged: echo suppression, then attribute ownership."""
         policy = OwnershipPolicy(self.settings.ownership)
@@ -319,6 +352,35 @@ def api_keyring(reference: str | None) -> Keyring:
             raise BootstrapError("api.signing_keys must read `kid:base64url-key[,kid:key...]`; the first key signs")
         keys.append(SigningKey.from_b64url(kid, encoded))
     return Keyring(keys[0], tuple(keys[1:]))
+
+
+def partner_profile(name: str, config: PartnerConfig) -> PartnerProfile:
+    """A partner's profile from its `partners:` entry."""
+    from datetime import timedelta
+
+    from crossdock.edi.x12 import Delimiters
+    from crossdock.partners.profiles import PartnerProfile, X12Identity
+
+    x12 = config.x12
+    within = config.sla.ship_notice_within_days
+    return PartnerProfile(
+        name=name,
+        role=config.role,
+        canonical_id=config.canonical_id,
+        partner=X12Identity(x12.partner.id, x12.partner.qualifier, x12.partner.application_code),
+        us=X12Identity(x12.us.id, x12.us.qualifier, x12.us.application_code),
+        version=x12.version,
+        delimiters=Delimiters(
+            element=x12.element_separator, component=x12.component_separator, segment=x12.segment_terminator
+        ),
+        strict=x12.strict,
+        usage=x12.usage,
+        send_997=x12.send_997,
+        uom_codes=dict(config.uom_codes),
+        ship_method_codes=dict(config.ship_method_codes),
+        acknowledgement_within=timedelta(hours=config.sla.acknowledgement_within_h),
+        ship_notice_within=None if within is None else timedelta(days=within),
+    )
 
 
 def order_policy(orders: OrdersConfig) -> OrderPolicy:

@@ -230,3 +230,63 @@ def _reference_only(value: Any, path: tuple[str | int, ...]) -> Any:
         "put it in an environment variable or a file and write `env:VARIABLE_NAME` or `file:/run/secrets/name`",
         path,
     )
+
+
+class X12IdentityConfig(_Section):
+    """Who a party is in an X12 envelope: ISA qualifier and id, GS application code."""
+
+    qualifier: str = Field(default="ZZ", pattern=r"^[0-9A-Z]{2}$")
+    id: str = Field(min_length=1, max_length=15, pattern=r"^[ -~]+$")
+    application_code: str | None = Field(default=None, min_length=2, max_length=15)
+
+
+class PartnerX12Config(_Section):
+    """A partner's X12 setup: both parties' identities, the version it speaks, delimiters, what we send it."""
+
+    partner: X12IdentityConfig
+    us: X12IdentityConfig
+    version: Literal["004010", "004010VICS", "004060", "005010"] = "004010"
+    element_separator: str = Field(default="*", min_length=1, max_length=1)
+    component_separator: str = Field(default=">", min_length=1, max_length=1)
+    segment_terminator: str = Field(default="~", min_length=1, max_length=1)
+    strict: bool = Field(default=False, description="refuse envelope sloppiness instead of reporting it")
+    usage: Literal["P", "T"] = "P"
+    send_997: bool = True
+
+
+class PartnerSlaConfig(_Section):
+    """How quickly the partner must answer, before an exception goes to the owner queue."""
+
+    acknowledgement_within_h: float = Field(default=24.0, gt=0, description="an 855 after our 850")
+    ship_notice_within_days: float | None = Field(default=None, gt=0, description="an 856 after our 850")
+
+
+class PartnerContactConfig(_Section):
+    """Someone to call at the partner."""
+
+    name: str
+    role: str = "edi"
+    email: str | None = None
+    phone: str | None = None
+
+
+class PartnerConfig(_Section):
+    """One trading partner: who it is to us, its X12 setup, its transport, code conversions, SLAs, contacts."""
+
+    role: Literal["supplier", "customer"]
+    canonical_id: str = Field(min_length=1, description="the supplier's or customer's canonical id")
+    name: str | None = None
+    x12: PartnerX12Config
+    # The transport's settings as the SFTP connector reads them (`connectors/sftp/config.py`), secrets by reference.
+    sftp: dict[str, Any]
+    uom_codes: dict[str, str] = Field(default_factory=dict, description="the partner's UOM code -> ours")
+    ship_method_codes: dict[str, str] = Field(default_factory=dict, description="the partner's routing code -> ours")
+    sla: PartnerSlaConfig = Field(default_factory=PartnerSlaConfig)
+    contacts: list[PartnerContactConfig] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_by_reference(cls, raw: Any) -> Any:
+        if isinstance(raw, Mapping) and isinstance(raw.get("sftp"), Mapping):
+            return {**raw, "sftp": _with_secret_refs(raw["sftp"], ("sftp",))}
+        return raw

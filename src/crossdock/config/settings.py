@@ -14,7 +14,15 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from crossdock.config.errors import ConfigError, Loc, _problem
-from crossdock.config.sections import ApiConfig, EventLogBackend, FlowConfig, Name, OrdersConfig, SystemConfig
+from crossdock.config.sections import (
+    ApiConfig,
+    EventLogBackend,
+    FlowConfig,
+    Name,
+    OrdersConfig,
+    PartnerConfig,
+    SystemConfig,
+)
 from crossdock.config.sources import ENV_PREFIX, _EnvironmentSource, _FileSource, env_var
 from crossdock.ports.event_log import DEFAULT_PARTITIONS
 
@@ -50,6 +58,8 @@ class Settings(BaseSettings):
     ownership: dict[Name, dict[str, Name]] = Field(default_factory=dict)
     orders: OrdersConfig | None = None
     api: ApiConfig = Field(default_factory=ApiConfig)
+    # Trading partners by name: EDI over SFTP today.
+    partners: dict[Name, PartnerConfig] = Field(default_factory=dict)
 
     _config_file: Path | None = PrivateAttr(default=None)
 

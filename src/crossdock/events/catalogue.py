@@ -205,6 +205,7 @@ CATALOGUE = EventCatalogue(
             "invoice",
             {
                 "posted": "A customer invoice was posted in the ERP.",
+                "received": "A supplier's invoice (EDI 810) arrived, to be matched against its PO and receipt.",
                 "paid": "A customer invoice was paid in full.",
             },
         ),

@@ -4,6 +4,7 @@ documents exchanged (what we sent, what came back, and when), which SLA checks a
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -56,4 +57,41 @@ class PartnerRecords(Protocol):
 
     def unanswered(self, partner: str | None, kind: str, *, sent_before: datetime) -> list[PartnerDocument]:
         """Outbound documents of `kind` sent before `sent_before` and still unanswered (for SLA exceptions)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InboundVerdict:
+    """What became of a file taken from a partner's mailbox: durably logged, or refused (and why)."""
+
+    logged: bool
+    reason: str | None = None
+
+    @classmethod
+    def accepted(cls) -> InboundVerdict:
+        """Its contents are in the log: the file may move to processed/."""
+        return cls(logged=True)
+
+    @classmethod
+    def refused(cls, reason: str) -> InboundVerdict:
+        """It cannot be used: the file moves to failed/ with the reason beside it."""
+        return cls(logged=False, reason=reason)
+
+
+AcceptFile = Callable[[str, bytes], Awaitable[InboundVerdict]]
+
+
+class PartnerMailbox(Protocol):
+    """Where a partner's files come from and go to (an SFTP drop-box today; a VAN or AS2 later)."""
+
+    async def send(self, name: str, content: bytes) -> str:
+        """Deliver a file atomically (the partner never sees half of it); return where it went."""
+        ...
+
+    async def take(self, accept: AcceptFile) -> int:
+        """Hand each waiting file to `accept`; move it on only after `accept` answered. Returns files handled."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect."""
         ...

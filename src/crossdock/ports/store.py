@@ -17,6 +17,7 @@ from typing import Any, Protocol, Self
 
 from crossdock.events.envelope import CloudEvent
 from crossdock.ports.api import ApiRecords, Webhooks
+from crossdock.ports.partners import PartnerRecords
 
 
 class DuplicateDeliveryError(RuntimeError):
@@ -533,6 +534,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     api: ApiRecords
     webhooks: Webhooks
+    partners: PartnerRecords
 
     def __enter__(self) -> Self: ...
 

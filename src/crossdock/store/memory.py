@@ -26,6 +26,7 @@ from crossdock.ports.api import (
     Webhooks,
     WebhookSubscription,
 )
+from crossdock.ports.partners import PartnerDocument, PartnerRecords
 from crossdock.ports.store import (
     CLAIMABLE_STATES,
     BusinessException,
@@ -59,6 +60,7 @@ from crossdock.store.errors import (
     UnknownExceptionError,
 )
 from crossdock.store.memory_api import MemoryApiRecords, MemoryWebhooks
+from crossdock.store.memory_partners import MemoryPartnerRecords
 from crossdock.store.rules import PENDING, history_entry, stamp, utc_now
 
 XrefKey = tuple[str, str, str]
@@ -89,6 +91,8 @@ class _Records:
     subscriptions: dict[str, WebhookSubscription] = field(default_factory=dict)
     deliveries: dict[str, WebhookDelivery] = field(default_factory=dict)
     inbound_webhooks: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    partner_counters: dict[tuple[str, str], int] = field(default_factory=dict)
+    partner_documents: list[PartnerDocument] = field(default_factory=list)
 
     def copy(self) -> _Records:
         """A copy whose containers can change without touching this one."""
@@ -146,6 +150,7 @@ class MemoryUnitOfWork:
         self.outbox: Outbox = MemoryOutbox(self)
         self.api: ApiRecords = MemoryApiRecords(self)
         self.webhooks: Webhooks = MemoryWebhooks(self)
+        self.partners: PartnerRecords = MemoryPartnerRecords(self)
 
     def __enter__(self) -> Self:
         if self._open:

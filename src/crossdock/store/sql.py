@@ -12,6 +12,7 @@ import orjson
 import sqlalchemy as sa
 
 from crossdock.ports.api import ApiRecords, Webhooks
+from crossdock.ports.partners import PartnerRecords
 from crossdock.ports.store import (
     CrossReferences,
     Cursors,
@@ -32,6 +33,7 @@ from crossdock.store.repositories.golden import SqlGoldenRecords
 from crossdock.store.repositories.journal import SqlDeliveryJournal
 from crossdock.store.repositories.lineage import SqlLineageLog
 from crossdock.store.repositories.outbox import SqlOutbox
+from crossdock.store.repositories.partners import SqlPartnerRecords
 from crossdock.store.repositories.processes import SqlProcessRepository
 from crossdock.store.repositories.webhooks import SqlWebhooks
 from crossdock.store.repositories.xref import SqlCrossReferences
@@ -127,6 +129,7 @@ class SqlUnitOfWork:
         self.outbox: Outbox = SqlOutbox(self._tx)
         self.api: ApiRecords = SqlApiRecords(self._tx)
         self.webhooks: Webhooks = SqlWebhooks(self._tx)
+        self.partners: PartnerRecords = SqlPartnerRecords(self._tx)
 
     def __enter__(self) -> Self:
         if self._tx.connection is not None:

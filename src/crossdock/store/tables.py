@@ -356,3 +356,33 @@ inbound_webhooks = sa.Table(
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Index(None, "received_at"),
 )
+
+# --- partner connectivity (migration 0006_partners) ---
+
+partner_counters = sa.Table(
+    "cd_partner_counters",
+    metadata,
+    sa.Column("partner", sa.String(), primary_key=True),
+    sa.Column("kind", sa.String(), primary_key=True),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+)
+
+partner_documents = sa.Table(
+    "cd_partner_documents",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("partner", sa.String(), nullable=False),
+    sa.Column("direction", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("reference", sa.String(), nullable=False),
+    sa.Column("control_number", sa.String(), nullable=False),
+    sa.Column("file_name", sa.String()),
+    sa.Column("event_id", sa.String()),
+    sa.Column("payload", sa.LargeBinary()),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("answered_at", UtcDateTime()),
+    sa.UniqueConstraint(
+        "partner", "direction", "kind", "reference", "control_number", name="uq_cd_partner_documents_key"
+    ),
+    sa.Index(None, "kind", "direction", "answered_at", "at"),
+)

@@ -22,7 +22,7 @@ def test_every_type_is_a_valid_cloudevent_type() -> None:
 
 def test_the_catalogue_covers_the_business_facts() -> None:
     types = {spec.type for spec in CATALOGUE}
-    assert len(CATALOGUE) == len(types) == 38
+    assert len(CATALOGUE) == len(types) == 39
     for expected in (
         "crossdock.customer.merged.v1",
         "crossdock.order.submitted.v1",

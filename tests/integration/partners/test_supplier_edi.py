@@ -1,0 +1,212 @@
+"""A drop-ship supplier over EDI and real SFTP: our 850 out, its 855 and 856 back as events naming our PO, 997s
+for what it sent, damaged files to failed/ with an exception, and the 855 SLA clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from crossdock.bootstrap import Runtime, bootstrap
+from crossdock.config import Settings
+from crossdock.edi.x12 import InterchangeParties
+from crossdock.events.envelope import CloudEvent, event_type
+from crossdock.model.addresses import Address, AddressKind
+from crossdock.model.common import Money, Quantity, Sourcing
+from crossdock.model.purchasing import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+from crossdock.partners.service import PartnerService
+from crossdock.ports.partners import DocumentDirection
+from crossdock.sandbox.edi_supplier import ScriptedSupplier
+from crossdock.sandbox.sftp import SftpSandbox, SftpUser
+
+PASSWORD = "acme-edi-Pa55"
+SUPPLIER_ID = "sup-acme"
+READER = "test.reader"
+
+
+@dataclass
+class World:
+    runtime: Runtime
+    service: PartnerService
+    supplier: ScriptedSupplier
+    home: Path
+
+
+@pytest.fixture
+async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
+    monkeypatch.setenv("ACME_SFTP_PASSWORD", PASSWORD)
+    async with SftpSandbox(tmp_path / "sftp", users=[SftpUser("acme", password=PASSWORD)]) as sandbox:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'store.db'}",
+            event_log="sqlite",
+            event_log_url=str(tmp_path / "log.db"),
+            partitions=4,
+            partners={
+                "acme": {
+                    "role": "supplier",
+                    "canonical_id": SUPPLIER_ID,
+                    "x12": {"partner": {"id": "ACMESUPPLY"}, "us": {"id": "CROSSDOCK"}},
+                    "sftp": {
+                        "host": "127.0.0.1",
+                        "port": sandbox.port,
+                        "username": "acme",
+                        "password": "env:ACME_SFTP_PASSWORD",
+                        "host_key_fingerprint": sandbox.fingerprint,
+                        "allowed_hosts": ["127.0.0.1"],
+                        "take_older_than_s": 0,
+                    },
+                    "sla": {"acknowledgement_within_h": 24},
+                }
+            },
+        )
+        runtime = await bootstrap(settings)
+        home = sandbox.home("acme")
+        supplier = ScriptedSupplier(
+            home, SUPPLIER_ID, InterchangeParties(sender_id="ACMESUPPLY", receiver_id="CROSSDOCK")
+        )
+        try:
+            yield World(runtime, runtime.partner_service("test"), supplier, home)
+        finally:
+            await runtime.close()
+
+
+def purchase_order(number: str = "4711") -> PurchaseOrder:
+    return PurchaseOrder(
+        id=f"ord-9.po.{number}",
+        number=number,
+        supplier_id=SUPPLIER_ID,
+        kind=Sourcing.DROP_SHIP,
+        status=PurchaseOrderStatus.ISSUED,
+        order_date=date(2026, 11, 23),
+        currency="USD",
+        ship_to=Address(
+            kind=AddressKind.SHIP_TO,
+            country="US",
+            lines=["100 Distribution Dr"],
+            city="Columbus",
+            region="OH",
+            postal_code="43215",
+            name="Jane Buyer",
+        ),
+        sales_order_id="ord-9",
+        lines=[
+            PurchaseOrderLine(
+                line_number=1,
+                item_id="item:DS-1",
+                sku="DS-1",
+                ordered_quantity=Quantity.of(3, "EA"),
+                unit_cost=Money(currency="USD", amount=Decimal("12.50")),
+            ),
+            PurchaseOrderLine(
+                line_number=2,
+                item_id="item:DS-2",
+                sku="DS-2",
+                ordered_quantity=Quantity.of(1, "CS"),
+                unit_cost=Money(currency="USD", amount=Decimal("99.00")),
+            ),
+        ],
+    )
+
+
+async def issue(world: World, order: PurchaseOrder) -> None:
+    event = CloudEvent(
+        type=event_type("purchase_order", "issued"),
+        source="/processes/quote_to_order",
+        subject=order.id,
+        data=order.model_dump(mode="json"),
+    )
+    await world.runtime.publisher.publish([event])
+
+
+async def logged(world: World, kind: str) -> list[CloudEvent]:
+    batch = await world.runtime.log.read(None, 0, 1000)
+    return [e.event for e in batch if e.event.type == kind]
+
+
+async def test_an_850_goes_out_and_the_suppliers_855_and_856_come_back_naming_our_po(world: World) -> None:
+    order = purchase_order()
+    await issue(world, order)
+    assert await world.service.run_once() == 1
+    [sent] = sorted((world.home / "outbound").glob("850_*.edi"))
+    text = sent.read_text()
+    assert text.startswith("ISA*")
+    assert "BEG*00*DS*4711*" in text
+    assert text.count("PO1*") == 2
+
+    assert world.supplier.run_once() == 2  # an 855 and, with no delay, an 856
+    await world.service.run_once()
+    [ack] = await logged(world, event_type("po_acknowledgement", "received"))
+    [notice] = await logged(world, event_type("ship_notice", "received"))
+    assert ack.data["purchase_order_id"] == order.id
+    assert ack.data["status"] == "accepted"
+    assert [o["purchase_order_id"] for o in notice.data["orders"]] == [order.id]
+    assert notice.partnerid == SUPPLIER_ID
+    assert sorted(p.name for p in (world.home / "processed").iterdir()) == ["855_4711.edi", "856_4711.edi"]
+    assert list((world.home / "inbound").iterdir()) == []
+    acks = sorted((world.home / "outbound").glob("997_*.edi"))
+    assert len(acks) == 2
+    assert all("AK5*A" in p.read_text() for p in acks)
+    with world.runtime.store.unit_of_work(read_only=True) as uow:
+        [journaled] = uow.partners.find("acme", DocumentDirection.OUTBOUND, "850", "4711")
+        assert journaled.answered_at is not None
+
+
+async def test_the_same_po_issued_again_resends_the_same_850(world: World) -> None:
+    order = purchase_order()
+    await issue(world, order)
+    await world.service.run_once()
+    [first] = sorted((world.home / "outbound").glob("850_*.edi"))
+    content = first.read_bytes()
+    first.unlink()
+    await world.runtime.publisher.publish(
+        [
+            CloudEvent(
+                type=event_type("purchase_order", "issued"),
+                source="/replay",
+                subject=order.id,
+                data=order.model_dump(mode="json"),
+            )
+        ]
+    )
+    await world.service.run_once()
+    [again] = sorted((world.home / "outbound").glob("850_*.edi"))
+    assert (again.name, again.read_bytes()) == (first.name, content)  # same control numbers, same bytes
+
+
+async def test_a_damaged_file_goes_to_failed_with_its_reason_and_an_exception_with_the_raw_file(world: World) -> None:
+    await issue(world, purchase_order())
+    await world.service.run_once()
+    world.supplier.broken = True
+    world.supplier.run_once()
+    await world.service.run_once()
+    failed = sorted(p.name for p in (world.home / "failed").iterdir())
+    assert failed == ["855_4711.edi", "855_4711.edi.error.txt", "856_4711.edi", "856_4711.edi.error.txt"]
+    assert list((world.home / "inbound").iterdir()) == []  # the poller went on past both
+    rejections = [p.read_text() for p in (world.home / "outbound").glob("997_*.edi")]
+    assert any("AK9*R" in text for text in rejections)  # what could be read of the 856 was rejected, with why
+    assert await logged(world, event_type("po_acknowledgement", "received")) == []
+    assert await logged(world, event_type("ship_notice", "received")) == []
+    with world.runtime.store.unit_of_work(read_only=True) as uow:
+        exceptions = {e.subject: e for e in uow.exceptions.list(limit=10) if e.owner_queue == "edi"}
+    assert sorted(exceptions) == ["855_4711.edi", "856_4711.edi"]
+    for name, exception in exceptions.items():
+        assert exception.raw_payload is not None
+        assert exception.raw_payload.startswith("ISA*")
+        assert name in exception.reason
+
+
+async def test_no_855_within_the_sla_raises_one_exception_for_purchasing(world: World) -> None:
+    await issue(world, purchase_order())
+    await world.service.run_once()
+    assert world.service.check_slas() == 0
+    world.service._clock = lambda: datetime.now(UTC) + timedelta(hours=25)  # a day later, still no 855
+    assert world.service.check_slas() == 1
+    assert world.service.check_slas() == 1  # the same exception, not a second one
+    with world.runtime.store.unit_of_work(read_only=True) as uow:
+        late = [e for e in uow.exceptions.list(limit=10) if e.owner_queue == "purchasing"]
+    assert len(late) == 1
+    assert "no 855 from acme for PO 4711" in late[0].reason
