@@ -25,6 +25,7 @@ from crossdock.ports.store import ProcessState
 from crossdock.sandbox.edi_supplier import ScriptedSupplier
 from crossdock.sandbox.sftp import SftpSandbox, SftpUser
 from crossdock.sandbox.tryton import tryton_bin_dir
+from tests.support.partners import PARTNER_PASSWORD_ENV, supplier_entry
 
 pytestmark = [pytest.mark.tryton, pytest.mark.e2e]
 
@@ -69,26 +70,11 @@ async def test_a_crm_drop_ship_order_is_delivered_through_850_855_856_over_sftp(
     [order] = world.orders
     assert order.drop_ship
 
-    monkeypatch.setenv("ACME_SFTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv(PARTNER_PASSWORD_ENV, PASSWORD)
     async with SftpSandbox(tmp_path / "sftp", users=[SftpUser("acme", password=PASSWORD)]) as sandbox:
         supplier_id = f"erp:supplier:{supplier_party}"
         config = yaml.safe_load(landscape.config_path.read_text())
-        config["partners"] = {
-            "acme": {
-                "role": "supplier",
-                "canonical_id": supplier_id,
-                "x12": {"partner": {"id": "ACMESUPPLY"}, "us": {"id": "CROSSDOCK"}},
-                "sftp": {
-                    "host": "127.0.0.1",
-                    "port": sandbox.port,
-                    "username": "acme",
-                    "password": "env:ACME_SFTP_PASSWORD",
-                    "host_key_fingerprint": sandbox.fingerprint,
-                    "allowed_hosts": ["127.0.0.1"],
-                    "take_older_than_s": 0,
-                },
-            }
-        }
+        config["partners"] = {"acme": supplier_entry(sandbox, supplier_id)}
         with_partner = tmp_path / "crossdock-edi.yaml"
         with_partner.write_text(yaml.safe_dump(config, sort_keys=False))
         runtime = await bootstrap(load_settings(with_partner))

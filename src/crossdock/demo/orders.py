@@ -25,11 +25,11 @@ from crossdock.demo.actors import CrmUser, ErpUser, crm_accounts
 from crossdock.events.envelope import CloudEvent, event_type
 from crossdock.model.purchasing import PurchaseOrder
 from crossdock.model.sales import SalesOrderStatus
-from crossdock.model.ship_notice import ShipNotice, ShipNoticeItem, ShipNoticeOrder
 from crossdock.orders import documents
 from crossdock.ports.store import ProcessState
 from crossdock.process.views import ProcessView
 from crossdock.sandbox import tryton_stock
+from crossdock.sandbox.edi_supplier import shipped_in_full
 
 PLENTY = Decimal(100_000)
 SCARCE_ON_HAND = Decimal(3)
@@ -225,24 +225,8 @@ class SupplierActor:
 
 
 def _ship_notice(po: PurchaseOrder) -> CloudEvent:
-    notice = ShipNotice(
-        id=f"asn.{po.id}",
-        number=f"ASN-{po.number}-{po.id.rsplit('.po.', 1)[-1]}",
-        supplier_id=po.supplier_id,
-        shipped_at=datetime.now(UTC),
-        tracking_number=f"1Z{abs(hash(po.number)) % 10**10:010d}",
-        ship_to=po.ship_to,
-        orders=[
-            ShipNoticeOrder(
-                purchase_order_id=po.id,
-                po_number=po.number,
-                items=[
-                    ShipNoticeItem(po_line_number=line.line_number, sku=line.sku, quantity=line.ordered_quantity)
-                    for line in po.lines
-                ],
-            )
-        ],
-    )
+    number = f"ASN-{po.number}-{po.id.rsplit('.po.', 1)[-1]}"
+    notice = shipped_in_full(po, notice_id=f"asn.{po.id}", number=number)
     return CloudEvent(
         type=event_type("ship_notice", "received"),
         source="/partners/acme",

@@ -8,6 +8,7 @@ wrote into `outbound/` and drops its answers into `inbound/`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,22 +95,29 @@ class ScriptedSupplier:
         return self._writer().write(po_acknowledgement_to_x12(acknowledgement))
 
     def _ship_notice(self, order: PurchaseOrder) -> bytes:
-        notice = ShipNotice(
-            id=f"asn:{self.supplier_id}:{order.number}",
-            number=f"ASN-{order.number}",
-            supplier_id=self.supplier_id,
-            shipped_at=datetime.now(UTC),
-            tracking_number=f"1Z{abs(hash(order.number)) % 10**10:010d}",
-            ship_to=order.ship_to,
-            orders=[
-                ShipNoticeOrder(
-                    purchase_order_id=order.id,
-                    po_number=order.number,
-                    items=[
-                        ShipNoticeItem(po_line_number=line.line_number, sku=line.sku, quantity=line.ordered_quantity)
-                        for line in order.lines
-                    ],
-                )
-            ],
+        notice = shipped_in_full(
+            order, notice_id=f"asn:{self.supplier_id}:{order.number}", number=f"ASN-{order.number}"
         )
         return self._writer().write(ship_notice_to_x12(notice))
+
+
+def shipped_in_full(order: PurchaseOrder, *, notice_id: str, number: str) -> ShipNotice:
+    """A supplier's ship notice for every line of a purchase order, shipped now to the order's ship-to."""
+    return ShipNotice(
+        id=notice_id,
+        number=number,
+        supplier_id=order.supplier_id,
+        shipped_at=datetime.now(UTC),
+        tracking_number=f"1Z{int(hashlib.sha256(order.number.encode()).hexdigest(), 16) % 10**10:010d}",
+        ship_to=order.ship_to,
+        orders=[
+            ShipNoticeOrder(
+                purchase_order_id=order.id,
+                po_number=order.number,
+                items=[
+                    ShipNoticeItem(po_line_number=line.line_number, sku=line.sku, quantity=line.ordered_quantity)
+                    for line in order.lines
+                ],
+            )
+        ],
+    )

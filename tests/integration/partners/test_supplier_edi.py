@@ -22,6 +22,7 @@ from crossdock.partners.service import PartnerService
 from crossdock.ports.partners import DocumentDirection
 from crossdock.sandbox.edi_supplier import ScriptedSupplier
 from crossdock.sandbox.sftp import SftpSandbox, SftpUser
+from tests.support.partners import PARTNER_PASSWORD_ENV, supplier_entry
 
 PASSWORD = "acme-edi-Pa55"
 SUPPLIER_ID = "sup-acme"
@@ -38,30 +39,14 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
-    monkeypatch.setenv("ACME_SFTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv(PARTNER_PASSWORD_ENV, PASSWORD)
     async with SftpSandbox(tmp_path / "sftp", users=[SftpUser("acme", password=PASSWORD)]) as sandbox:
         settings = Settings(
             database_url=f"sqlite:///{tmp_path / 'store.db'}",
             event_log="sqlite",
             event_log_url=str(tmp_path / "log.db"),
             partitions=4,
-            partners={
-                "acme": {
-                    "role": "supplier",
-                    "canonical_id": SUPPLIER_ID,
-                    "x12": {"partner": {"id": "ACMESUPPLY"}, "us": {"id": "CROSSDOCK"}},
-                    "sftp": {
-                        "host": "127.0.0.1",
-                        "port": sandbox.port,
-                        "username": "acme",
-                        "password": "env:ACME_SFTP_PASSWORD",
-                        "host_key_fingerprint": sandbox.fingerprint,
-                        "allowed_hosts": ["127.0.0.1"],
-                        "take_older_than_s": 0,
-                    },
-                    "sla": {"acknowledgement_within_h": 24},
-                }
-            },
+            partners={"acme": supplier_entry(sandbox, SUPPLIER_ID)},
         )
         runtime = await bootstrap(settings)
         home = sandbox.home("acme")
