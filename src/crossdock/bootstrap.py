@@ -380,6 +380,7 @@ def partner_profile(name: str, config: PartnerConfig) -> PartnerProfile:
         ship_method_codes=dict(config.ship_method_codes),
         acknowledgement_within=timedelta(hours=config.sla.acknowledgement_within_h),
         ship_notice_within=None if within is None else timedelta(days=within),
+        csv_files=config.csv_files,
     )
 
 

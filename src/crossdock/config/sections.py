@@ -283,6 +283,9 @@ class PartnerConfig(_Section):
     ship_method_codes: dict[str, str] = Field(default_factory=dict, description="the partner's routing code -> ours")
     sla: PartnerSlaConfig = Field(default_factory=PartnerSlaConfig)
     contacts: list[PartnerContactConfig] = Field(default_factory=list)
+    csv_files: Literal["inventory", "orders"] | None = Field(
+        default=None, description="what the partner's .csv files hold, if it sends CSV batches"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -50,6 +51,7 @@ from crossdock.edi.x12.maps import (
 )
 from crossdock.events.envelope import CloudEvent, event_type
 from crossdock.partners.control_numbers import StoreControlNumbers
+from crossdock.partners.csv_batches import INVENTORY_SCHEMA, ORDER_SCHEMA, CsvBatchReader, chunked
 from crossdock.partners.outbound import PO_ENTITY
 from crossdock.partners.profiles import PartnerProfile
 from crossdock.ports.partners import DocumentDirection, InboundVerdict, PartnerDocument, PartnerMailbox
@@ -93,6 +95,8 @@ class PartnerFileReader:
 
     async def accept(self, file_name: str, content: bytes) -> InboundVerdict:
         """Read a file from the partner's mailbox; `logged` once its events are in the log."""
+        if file_name.lower().endswith(".csv") and self.profile.csv_files is not None:
+            return await self._accept_csv(file_name, content)
         digest = hashlib.sha256(content).hexdigest()
         try:
             sets, anomalies = read_transaction_sets(content, strict=self.profile.strict)
@@ -123,6 +127,25 @@ class PartnerFileReader:
         if reading.refused and not reading.events and not reading.documents:
             # Nothing in it could be used: failed/ (the 997 told the partner why, the exception holds the file).
             return InboundVerdict.refused(f"{file_name}: every document was refused: {'; '.join(reading.refused)}")
+        return InboundVerdict.accepted()
+
+    async def _accept_csv(self, file_name: str, content: bytes) -> InboundVerdict:
+        """A CSV batch: good rows logged, refused rows reported back to the partner as `<file>.errors.csv`."""
+        schema = INVENTORY_SCHEMA if self.profile.csv_files == "inventory" else ORDER_SCHEMA
+        reader = CsvBatchReader(self.profile.name, self.profile.canonical_id, schema, self._publisher.publish)
+        outcome = await reader.read(file_name, chunked(io.BytesIO(content)))
+        if outcome.report is not None:
+            try:
+                await self._mailbox.send(f"{file_name}.errors.csv", outcome.report)
+            except Exception as error:  # noqa: BLE001 - the report is a courtesy; the rows' fate is decided
+                logger.warning("error report for %s not sent to %s: %s", file_name, self.profile.name, error)
+        if not outcome.usable:
+            reason = "; ".join(outcome.problems) or f"{file_name}: all {outcome.refused} rows were refused"
+            self._refuse(file_name, content, hashlib.sha256(content).hexdigest(), reason)
+            return InboundVerdict.refused(reason)
+        logger.info(
+            "%s from %s: %d rows taken, %d refused", file_name, self.profile.name, outcome.accepted, outcome.refused
+        )
         return InboundVerdict.accepted()
 
     # --- reading ---

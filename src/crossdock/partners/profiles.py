@@ -37,6 +37,7 @@ class PartnerProfile:
     ship_method_codes: Mapping[str, str] = field(default_factory=dict)
     acknowledgement_within: timedelta = timedelta(hours=24)
     ship_notice_within: timedelta | None = None
+    csv_files: str | None = None  # inventory or orders: what its .csv files hold
 
     @property
     def is_supplier(self) -> bool:

@@ -4,7 +4,7 @@ for what it sent, damaged files to failed/ with an exception, and the 855 SLA cl
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -195,3 +195,24 @@ async def test_no_855_within_the_sla_raises_one_exception_for_purchasing(world: 
         late = [e for e in uow.exceptions.list(limit=10) if e.owner_queue == "purchasing"]
     assert len(late) == 1
     assert "no 855 from acme for PO 4711" in late[0].reason
+
+
+async def test_a_csv_inventory_feed_is_taken_row_by_row_and_its_errors_sent_back(world: World) -> None:
+    reader = world.service.readers["acme"]
+    world.service.readers = {
+        "acme": type(reader)(
+            replace(reader.profile, csv_files="inventory"),
+            world.runtime.store,
+            world.runtime.publisher,
+            world.service.mailboxes["acme"],
+            clock=lambda: datetime.now(UTC),
+        )
+    }
+    feed = b"sku,location,uom,on_hand,allocated\nDS-1,DC1,EA,40,5\nDS-2,DC1,EA,lots,0\nDS-3,DC2,CS,3,\n"
+    (world.home / "inbound" / "stock_20261123.csv").write_bytes(feed)
+    await world.service.run_once()
+    positions = await logged(world, event_type("inventory_position", "updated"))
+    assert sorted(e.data["sku"] for e in positions) == ["DS-1", "DS-3"]
+    assert [p.name for p in (world.home / "processed").iterdir()] == ["stock_20261123.csv"]
+    report = (world.home / "outbound" / "stock_20261123.csv.errors.csv").read_text()
+    assert "on_hand is 'lots', not a number" in report
