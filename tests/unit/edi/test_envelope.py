@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from crossdock.edi.x12 import AnomalyKind, X12EnvelopeError, read_transaction_sets
+from crossdock.edi.x12 import (
+    AnomalyKind,
+    TransactionSet,
+    X12EnvelopeError,
+    read_transaction_sets,
+    validate,
+)
+from crossdock.edi.x12.validator import validator_for
 
 from .support import fixture
 
@@ -85,3 +92,36 @@ def test_several_interchanges_in_one_stream() -> None:
     assert [s.set_id for s in sets] == ["855", "810"]
     assert [s.position for s in sets] == [3, 33]
     assert anomalies == []
+
+
+def test_sets_are_kept_as_text_and_split_on_demand() -> None:
+    (transaction,), _ = read_transaction_sets(fixture("node-x12_855_4010.edi"), strict=True)
+    assert transaction.cut_from_text
+    assert transaction.text.startswith("ST*855*0005~BAK*")
+    assert transaction.text.endswith("SE*26*0005~")
+    assert transaction.raw == transaction.text.split("~")[:-1]
+    assert transaction.segment_count == len(transaction.raw) == 26
+    assert transaction.header == ["ST", "855", "0005"]
+    assert transaction.trailer == ["SE", "26", "0005"]
+    assert transaction.segments[1][:3] == ["BAK", "00", "AD"]
+    assert "855" in repr(transaction)
+
+
+def test_a_set_built_from_segments_validates_as_before() -> None:
+    (read,), _ = read_transaction_sets(fixture("node-x12_855_4010.edi"), strict=True)
+    # An empty segment a caller passes counts in positions: the unknown ZZZ after it is segment 5.
+    raw = [*read.raw[:3], "", "ZZZ*1", *read.raw[3:]]
+    built = TransactionSet(raw, read.group, read.position)
+    assert not built.cut_from_text
+    assert built.text == "~".join(raw) + "~"
+    validator = validator_for(built)
+    validator.fast_path_after = 0
+    try:
+        findings = validate(built)
+        assert findings == validator.walk(raw)
+        assert [(f.segment_id, f.position) for f in findings] == [("ZZZ", 5)]
+        built.raw = read.raw
+        assert built.text == read.text
+        assert validate(built) == []
+    finally:
+        del validator.fast_path_after  # back to the class default for the shared validator

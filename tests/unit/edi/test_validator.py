@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crossdock.edi.x12 import Delimiters, ElementError, SegmentError, validate
-from crossdock.edi.x12.elements import check_segment, segment_pattern
+from crossdock.edi.x12.elements import check_segment, segment_pattern, segment_regex
 from crossdock.edi.x12.specs import segment_dictionary
+from crossdock.edi.x12.specs.model import DataType
 
 from .support import fixture, only_set
 
@@ -61,18 +64,46 @@ def test_997_codes_widen_in_5010() -> None:
     assert check_segment(ak3_5010, "AK3*PO1*4**I6", delimiters) == []
 
 
-_DICTIONARY = segment_dictionary()
-_SEGMENT_IDS = sorted(_DICTIONARY)
-_VALUES = st.sampled_from(["", "", "1", "12", "1.5", "-3", "EA", "ABC", "20240229", "20241301", "1230", "X" * 60])
+_DICTIONARIES = {family: segment_dictionary(family) for family in ("004010", "005010")}
+_SEGMENT_IDS = sorted(_DICTIONARIES["005010"])
+_CODES = sorted(
+    {code for d in _DICTIONARIES.values() for s in d.values() for e in s.elements for code in e.element.codes or ()}
+)
+_VALUES = st.sampled_from(
+    [
+        *("", "", "1", "12", "1.5", "-3", "EA", "ABC", "20240229", "20241301", "1230", "X" * 60),
+        *(".", "1.", ".5", "-", "-.5", "00", "9" * 16, "1" * 15 + ".5", "1.2.3", "240229", "2460", "235960"),
+        *("12304599", "A>B", "A^B", "A!B", " ", "0001", "999999999"),
+    ]
+) | st.sampled_from(_CODES)
+_SEGMENT_DELIMITERS = st.sampled_from([Delimiters(), Delimiters("|", "^", "\n", "!")])
+_USE_CODES = st.sampled_from([{}, {2: frozenset({"SA", "NE"})}, {1: frozenset({"850"})}])
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.sampled_from(_SEGMENT_IDS), st.lists(_VALUES, max_size=12))
-def test_fast_path_and_detailed_check_agree(segment_id: str, values: list[str]) -> None:
-    definition = _DICTIONARY[segment_id]
-    raw = "*".join([segment_id, *values])
-    matched = segment_pattern(definition, Delimiters()).fullmatch(raw) is not None
-    assert matched == (check_segment(definition, raw, Delimiters()) == []), raw
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(_SEGMENT_IDS),
+    st.sampled_from(sorted(_DICTIONARIES)),
+    st.lists(_VALUES, max_size=12),
+    _SEGMENT_DELIMITERS,
+    _USE_CODES,
+)
+def test_fast_path_and_detailed_check_agree(
+    segment_id: str, family: str, values: list[str], delimiters: Delimiters, codes: dict[int, frozenset[str]]
+) -> None:
+    definition = _DICTIONARIES[family].get(segment_id) or _DICTIONARIES["005010"][segment_id]
+    # A set narrows code lists of simple elements only (the detailed check does not apply codes to composites).
+    elements = definition.elements
+    simple = {p for p, use in enumerate(elements, 1) if use.element.kind != DataType.COMPOSITE}
+    codes = {p: c for p, c in codes.items() if p in simple}
+    raw = delimiters.element.join([segment_id, *values])
+    expected = check_segment(definition, raw, delimiters, codes) == []
+    matched = segment_pattern(definition, delimiters, codes).fullmatch(raw) is not None
+    # The same segment inside a whole set's text: followed by the terminator, as the set pattern sees it.
+    in_set = re.fullmatch(
+        segment_regex(definition, delimiters, codes, terminator=delimiters.segment), raw + delimiters.segment
+    )
+    assert matched == expected == (in_set is not None), raw
 
 
 def test_segment_errors_name_what_to_do() -> None:

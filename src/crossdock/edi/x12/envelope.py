@@ -1,8 +1,9 @@
 """The X12 envelope reader: ISA/IEA, GS/GE and ST/SE around transaction sets, checked in strict or lenient mode.
 
-Transaction sets are cut out of the tokenizer's text by searching for `~SE*` (C speed); only envelope segments are
-looked at one by one. Strict mode raises `X12EnvelopeError` at the first anomaly; lenient mode records it in
-`X12Reader.anomalies` (and on the group or set it concerns, for the 997) and reads on.
+Transaction sets are cut out of the tokenizer's text by one compiled search for the next `~SE*` or envelope
+segment (C speed) and kept as text; only envelope segments are split one by one. Strict mode raises
+`X12EnvelopeError` at the first anomaly; lenient mode records it in `X12Reader.anomalies` (and on the group or set
+it concerns, for the 997) and reads on.
 """
 
 from __future__ import annotations
@@ -10,11 +11,18 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
-from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
+from crossdock.edi.x12.containers import (
+    FUNCTIONAL_IDS,
+    AnomalyKind,
+    EnvelopeAnomaly,
+    FunctionalGroup,
+    Interchange,
+    TransactionSet,
+)
 from crossdock.edi.x12.errors import X12EnvelopeError
 from crossdock.edi.x12.tokenizer import (
     DEFAULT_CHUNK_SIZE,
@@ -23,188 +31,32 @@ from crossdock.edi.x12.tokenizer import (
     Segment,
     SegmentText,
     X12Tokenizer,
+    ascii_digits,
 )
 
-FUNCTIONAL_IDS = {"850": "PO", "855": "PR", "856": "SH", "810": "IN", "846": "IB", "860": "PC", "997": "FA"}
-"""The GS01 functional identifier each transaction set travels under."""
+__all__ = [
+    "FUNCTIONAL_IDS",
+    "AnomalyKind",
+    "EnvelopeAnomaly",
+    "FunctionalGroup",
+    "Interchange",
+    "TransactionSet",
+    "X12Reader",
+    "open_x12",
+    "read_transaction_sets",
+]
 
 
-class AnomalyKind(StrEnum):
-    """What is wrong with an envelope; the values name the rule, the 997 codes come from `ack_code`."""
-
-    ISA_WIDTH = "isa_width"
-    ISA_VALUE = "isa_value"
-    INTERCHANGE_CONTROL = "interchange_control_number"
-    GROUP_COUNT = "group_count"
-    IEA_MISSING = "iea_missing"
-    GS_MISSING = "gs_missing"
-    GS_VALUE = "gs_value"
-    GROUP_CONTROL = "group_control_number"
-    SET_COUNT = "set_count"
-    GE_MISSING = "ge_missing"
-    FUNCTIONAL_ID = "functional_id"
-    SET_CONTROL = "set_control_number"
-    SET_CONTROL_DUPLICATE = "set_control_number_duplicate"
-    SEGMENT_COUNT = "segment_count"
-    SE_MISSING = "se_missing"
-    ST_VALUE = "st_value"
-    STRAY_SEGMENT = "stray_segment"
-    ENCODING = "encoding"
-
-
-# 997 AK5 (set) and AK9 (group) syntax error codes for the anomalies that concern a set or a group.
-_ACK_CODES: dict[AnomalyKind, str] = {
-    AnomalyKind.SE_MISSING: "2",
-    AnomalyKind.SET_CONTROL: "3",
-    AnomalyKind.SEGMENT_COUNT: "4",
-    AnomalyKind.ST_VALUE: "6",
-    AnomalyKind.SET_CONTROL_DUPLICATE: "23",
-    AnomalyKind.FUNCTIONAL_ID: "6",
-    AnomalyKind.GE_MISSING: "3",
-    AnomalyKind.GROUP_CONTROL: "4",
-    AnomalyKind.SET_COUNT: "5",
-    AnomalyKind.GS_VALUE: "6",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class EnvelopeAnomaly:
-    """A broken envelope rule, with where it was found and what to do about it."""
-
-    kind: AnomalyKind
-    message: str
-    position: int
-    """Segment ordinal in the stream (1 = the first ISA)."""
-    segment_id: str
-
-    @property
-    def ack_code(self) -> str | None:
-        """The 997 AK502 or AK905 code for this anomaly, if it concerns a set or a group."""
-        return _ACK_CODES.get(self.kind)
-
-
-@dataclass(slots=True)
-class Interchange:
-    """An ISA header (and, once read, its IEA trailer facts)."""
-
-    isa: Segment
-    delimiters: Delimiters
-    position: int
-    group_count: int = 0
-    closed: bool = False
-
-    @property
-    def sender(self) -> tuple[str, str]:
-        """(ISA05 qualifier, ISA06 id) with padding removed."""
-        return self.isa[5].strip(), self.isa[6].strip()
-
-    @property
-    def receiver(self) -> tuple[str, str]:
-        """(ISA07 qualifier, ISA08 id) with padding removed."""
-        return self.isa[7].strip(), self.isa[8].strip()
-
-    @property
-    def control_number(self) -> str:
-        """ISA13."""
-        return self.isa[13]
-
-    @property
-    def version(self) -> str:
-        """ISA12, the envelope version (00401, 00501)."""
-        return self.isa[12]
-
-
-@dataclass(slots=True)
-class FunctionalGroup:
-    """A GS header, the sets read under it so far, and what its GE said; anomalies are those of the group."""
-
-    gs: Segment
-    interchange: Interchange
-    position: int
-    set_count: int = 0
-    closed: bool = False
-    anomalies: list[EnvelopeAnomaly] = field(default_factory=list)
-    control_numbers: set[str] = field(default_factory=set)
-
-    @property
-    def functional_id(self) -> str:
-        """GS01 (PO, PR, SH, IN, IB, PC, FA)."""
-        return self.gs[1] if len(self.gs) > 1 else ""
-
-    @property
-    def control_number(self) -> str:
-        """GS06."""
-        return self.gs[6] if len(self.gs) > 6 else ""
-
-    @property
-    def version(self) -> str:
-        """GS08 (004010, 004010VICS, 005010)."""
-        return self.gs[8] if len(self.gs) > 8 else ""
-
-    @property
-    def sender(self) -> str:
-        """GS02, the application sender's code."""
-        return self.gs[2] if len(self.gs) > 2 else ""
-
-    @property
-    def receiver(self) -> str:
-        """GS03, the application receiver's code."""
-        return self.gs[3] if len(self.gs) > 3 else ""
-
-
-@dataclass(slots=True)
-class TransactionSet:
-    """One ST..SE transaction set: its raw segment text (ST first, SE last when present) and its envelope."""
-
-    raw: list[str]
-    group: FunctionalGroup
-    position: int
-    """Stream ordinal of the ST segment."""
-    anomalies: list[EnvelopeAnomaly] = field(default_factory=list)
-    _segments: list[Segment] | None = None
-
-    @property
-    def delimiters(self) -> Delimiters:
-        """The interchange's delimiters."""
-        return self.group.interchange.delimiters
-
-    @property
-    def segments(self) -> list[Segment]:
-        """The segments split into elements (computed once)."""
-        if self._segments is None:
-            sep = self.group.interchange.delimiters.element
-            self._segments = [raw.split(sep) for raw in self.raw]
-        return self._segments
-
-    @property
-    def header(self) -> Segment:
-        """The ST segment split into elements (without splitting the rest of the set)."""
-        if self._segments is not None:
-            return self._segments[0]
-        return self.raw[0].split(self.group.interchange.delimiters.element) if self.raw else ["ST"]
-
-    @property
-    def set_id(self) -> str:
-        """ST01 (850, 856...)."""
-        st = self.header
-        return st[1] if len(st) > 1 else ""
-
-    @property
-    def control_number(self) -> str:
-        """ST02."""
-        st = self.header
-        return st[2] if len(st) > 2 else ""
-
-    @property
-    def version(self) -> str:
-        """The version this set is written in: ST03 where given (5010), else GS08."""
-        st = self.header
-        return st[3] if len(st) > 3 and st[3] else self.group.version
+@cache
+def _set_boundary(delimiters: Delimiters) -> re.Pattern[str]:
+    """The next SE, or an envelope segment that cuts a set short (ST, GS, GE, IEA, ISA), after a set's ST."""
+    term, sep = re.escape(delimiters.segment), re.escape(delimiters.element)
+    return re.compile(f"{term}(?:SE|ST|GS|GE|IEA|ISA){sep}")
 
 
 def _same_number(left: str, right: str) -> bool:
     """Control numbers agree: equal as numbers when both are numeric (partners drop leading zeros), else as text."""
-    if left.isdigit() and right.isdigit():
+    if ascii_digits(left) and ascii_digits(right):
         return int(left) == int(right)
     return left.strip() == right.strip()
 
@@ -280,7 +132,7 @@ class X12Reader:
                 self._anomaly(
                     AnomalyKind.ISA_VALUE, f"ISA{index:02d} is {isa[index]!r}; use one of {', '.join(allowed)}", "ISA"
                 )
-        if not isa[13].isdigit():
+        if not ascii_digits(isa[13]):
             self._anomaly(AnomalyKind.ISA_VALUE, f"ISA13 {isa[13]!r} is not a 9-digit control number", "ISA")
 
     def _read_text(self, text: str, event: SegmentText) -> Generator[TransactionSet | FunctionalGroup, None, str]:
@@ -289,26 +141,28 @@ class X12Reader:
         assert interchange is not None  # the tokenizer yields text only after an InterchangeStart
         delimiters = interchange.delimiters
         term, sep = delimiters.segment, delimiters.element
+        boundary = _set_boundary(delimiters).search
         set_end = term + "SE" + sep
-        intruder = re.compile(re.escape(term) + "(?:ST|GS|GE|IEA|ISA)" + re.escape(sep))
+        ends = (sep, term)
         pos = 0
         size = len(text)
         while pos < size:
-            end = text.find(term, pos)
-            tag = text[pos : min(end, pos + 4)].split(sep, 1)[0]
-            if tag == "ST":
-                found = text.find(set_end, pos)
-                if found == -1 and not event.ends_interchange:
-                    return text[pos:]
-                block_end = text.find(term, found + 1) if found != -1 else size - 1
-                block = text[pos:block_end]
-                stray = intruder.search(block)
-                closed = found != -1
-                if stray is not None:
-                    block, block_end, closed = block[: stray.start()], pos + stray.start(), False
-                yield from self._transaction_set(block.split(term), closed)
+            if text.startswith("ST", pos) and text[pos + 2 : pos + 3] in ends:
+                found = boundary(text, pos + 2)
+                closed = found is not None and text.startswith("SE", found.start() + 1)
+                if not (closed or event.ends_interchange) and (found is None or text.find(set_end, found.end()) < 0):
+                    return text[pos:]  # no SE in sight yet: wait for more text, even if the set is cut short
+                if found is None:
+                    block_end = size - 1
+                elif closed:
+                    block_end = text.find(term, found.end())
+                else:
+                    block_end = found.start()  # a set cut short: it ends before the envelope segment
+                yield self._transaction_set(text[pos : block_end + 1], closed)
                 pos = block_end + 1
                 continue
+            end = text.find(term, pos)
+            tag = text[pos : min(end, pos + 4)].split(sep, 1)[0]
             segment = text[pos:end].split(sep)
             pos = end + 1
             if tag:
@@ -327,17 +181,19 @@ class X12Reader:
             self._group = FunctionalGroup(["GS"], self._interchange, self._position)
         return self._group
 
-    def _transaction_set(self, raw: list[str], closed: bool) -> Iterator[TransactionSet]:
-        if "" in raw:
-            raw = [segment for segment in raw if segment]
+    def _transaction_set(self, text: str, closed: bool) -> TransactionSet:
+        """One set from `text` (ST first, each segment followed by the terminator), its envelope checked."""
+        assert self._interchange is not None
+        count = text.count(self._interchange.delimiters.segment)  # no empty segments: the tokenizer drops them
         position = self._position + 1
-        self._position += len(raw)
-        group = self._open_group()
+        self._position += count
+        group = self._group or self._open_group()
         group.set_count += 1
-        transaction = TransactionSet(raw, group, position)
+        transaction = TransactionSet.from_text(text, group, position, count)
         st = transaction.header
-        set_id, control = transaction.set_id, transaction.control_number
-        if len(st) < 3 or not (len(set_id) == 3 and set_id.isdigit()) or not 4 <= len(control) <= 9:
+        set_id = st[1] if len(st) > 1 else ""
+        control = st[2] if len(st) > 2 else ""
+        if len(st) < 3 or not (len(set_id) == 3 and ascii_digits(set_id)) or not 4 <= len(control) <= 9:
             self._anomaly(
                 AnomalyKind.ST_VALUE,
                 f"ST {'*'.join(st[1:])!r} needs a 3-digit set id and a 4 to 9 character control number",
@@ -372,27 +228,27 @@ class X12Reader:
                 transaction.anomalies,
             )
         else:
-            self._check_trailer(transaction)
-        yield transaction
+            self._check_trailer(transaction, control)
+        return transaction
 
-    def _check_trailer(self, transaction: TransactionSet) -> None:
-        se = transaction.raw[-1].split(transaction.delimiters.element)
-        position = transaction.position + len(transaction.raw) - 1
+    def _check_trailer(self, transaction: TransactionSet, st_control: str) -> None:
+        se = transaction.trailer
+        segments = transaction.segment_count
+        position = transaction.position + segments - 1
         count = se[1] if len(se) > 1 else ""
-        if not (count.isdigit() and int(count) == len(transaction.raw)):
+        if not (ascii_digits(count) and int(count) == segments):
             self._anomaly(
                 AnomalyKind.SEGMENT_COUNT,
-                f"SE01 says {count!r} segments but set {transaction.control_number} has {len(transaction.raw)} "
-                "(ST to SE); correct SE01",
+                f"SE01 says {count!r} segments but set {st_control} has {segments} (ST to SE); correct SE01",
                 "SE",
                 position,
                 transaction.anomalies,
             )
         control = se[2] if len(se) > 2 else ""
-        if not _same_number(control, transaction.control_number):
+        if control != st_control and not _same_number(control, st_control):
             self._anomaly(
                 AnomalyKind.SET_CONTROL,
-                f"SE02 {control!r} does not match ST02 {transaction.control_number!r}; they must be equal",
+                f"SE02 {control!r} does not match ST02 {st_control!r}; they must be equal",
                 "SE",
                 position,
                 transaction.anomalies,
@@ -407,7 +263,7 @@ class X12Reader:
                 yield from self._close_group(missing_trailer=True)
             self._group = FunctionalGroup(segment, interchange, self._position)
             interchange.group_count += 1
-            if len(segment) < 9 or not segment[6].isdigit():
+            if len(segment) < 9 or not ascii_digits(segment[6]):
                 self._anomaly(
                     AnomalyKind.GS_VALUE,
                     "GS needs 8 elements with a numeric GS06 control number; correct the GS segment",
@@ -420,7 +276,7 @@ class X12Reader:
                 self._anomaly(AnomalyKind.STRAY_SEGMENT, "GE without a GS; remove it or add the GS", "GE")
                 return
             count = segment[1] if len(segment) > 1 else ""
-            if not (count.isdigit() and int(count) == group.set_count):
+            if not (ascii_digits(count) and int(count) == group.set_count):
                 self._anomaly(
                     AnomalyKind.SET_COUNT,
                     f"GE01 says {count!r} transaction sets but group {group.control_number} has {group.set_count}",
@@ -440,7 +296,7 @@ class X12Reader:
             if self._group is not None:
                 yield from self._close_group(missing_trailer=True)
             count = segment[1] if len(segment) > 1 else ""
-            if not (count.isdigit() and int(count) == interchange.group_count):
+            if not (ascii_digits(count) and int(count) == interchange.group_count):
                 self._anomaly(
                     AnomalyKind.GROUP_COUNT,
                     f"IEA01 says {count!r} groups but the interchange has {interchange.group_count}; correct IEA01",

@@ -2,9 +2,9 @@
 
 The stream is read in chunks (constant memory); each chunk is decoded once and cut with `str` methods that run in
 C (`split`, `find`, `replace`), never character by character. What comes out are `InterchangeStart` events and
-`SegmentText` pieces: whole segments, each followed by the terminator, with CR/LF and stray whitespace between
-segments removed. A segment that straddles two chunks is carried over to the next piece. Several interchanges may
-follow one another, each with its own delimiters.
+`SegmentText` pieces: whole segments, each followed by the terminator, with CR/LF, stray whitespace between
+segments and empty segments removed. A segment that straddles two chunks is carried over to the next piece.
+Several interchanges may follow one another, each with its own delimiters.
 """
 
 from __future__ import annotations
@@ -18,6 +18,12 @@ from crossdock.edi.x12.errors import X12SyntaxError
 
 Segment = list[str]
 """One segment: the tag, then its elements (`["PO1", "1", "12", "EA"]`); composites stay joined by their separator."""
+
+
+def ascii_digits(text: str) -> bool:
+    """True for a non-empty run of 0-9 (`str.isdigit` also accepts `²` and other digits `int` refuses)."""
+    return text.isascii() and text.isdigit()
+
 
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 """Fixed widths of ISA01..ISA16."""
@@ -63,6 +69,7 @@ class SegmentText:
     """Whole segments of the current interchange, each followed by the terminator, CR/LF and padding removed."""
 
     text: str
+    """Never holds an empty segment: doubled terminators are collapsed."""
     ends_interchange: bool
     """True when the text reaches the interchange's end (its IEA, or the end of the stream without one)."""
     truncated: bool = False
@@ -213,7 +220,7 @@ class X12Tokenizer:
         term = delimiters.segment
         drop = _cleaner(term)
         iea = re.compile(re.escape(term) + r"\s*IEA" + re.escape(delimiters.element))
-        padding = re.compile(re.escape(term) + r"[ \t]+") if term not in " \t" else None
+        padding = _padding(term)
         # The character before `pos` is always a terminator (the ISA's, then each piece's last), so an IEA at
         # the start of the next chunk is still found by searching for terminator + IEA.
         pos -= 1
@@ -244,14 +251,24 @@ class X12Tokenizer:
             text, pos = self._more(text, pos)
 
     @staticmethod
-    def _clean(region: str, drop: tuple[str, ...], padding: re.Pattern[str] | None, term: str) -> str:
-        """`region` (which starts with a terminator) without line breaks and padding, and without that first char."""
+    def _clean(region: str, drop: tuple[str, ...], padding: tuple[re.Pattern[str], re.Pattern[str]], term: str) -> str:
+        """`region` (which starts with a terminator) without line breaks, padding and empty segments, and without
+        that first terminator."""
         for char in drop:
             if char in region:
                 region = region.replace(char, "")
-        if padding is not None and (term + " " in region or term + "\t" in region):
-            region = padding.sub(term, region)
+        find, collapse = padding
+        if find.search(region) is not None:  # one C pass (`"~ " in region` is several times slower)
+            region = collapse.sub(term, region)
         return region[1:]
+
+
+def _padding(term: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Patterns that find and collapse what may follow a terminator but belongs to no segment: spaces and tabs
+    (unless the terminator is one) and further terminators (empty segments)."""
+    escaped = re.escape(term)
+    after = f"[ \\t{escaped}]" if term not in " \t" else escaped
+    return re.compile(escaped + after), re.compile(escaped + after + "+")
 
 
 def iter_segments(

@@ -3,85 +3,42 @@
 A spec is compiled once per (set, version family, delimiters) into a state machine: one node per segment position,
 and for each node a dict from a segment's first three characters to the transition it takes (to a later position,
 a repeat, into a loop or a new loop iteration) with the mandatory segments that transition skips precomputed. The
-per-segment work on valid input is one dict lookup, one tuple unpack and one regex `fullmatch`.
+walk's per-segment work on valid input is one dict lookup, one tuple unpack and one regex `fullmatch`.
+
+Once a validator has walked enough segments it also compiles the whole set into one pattern
+(`crossdock.edi.x12.fastpath`) that accepts exactly the sets the walk finds nothing in: a valid set then costs one
+`fullmatch` over its text, and only a set the pattern refuses is walked, to say what is wrong with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
-from typing import NamedTuple
 
 from crossdock.edi.x12.elements import check_segment, segment_pattern
 from crossdock.edi.x12.envelope import TransactionSet
 from crossdock.edi.x12.errors import X12UnsupportedError
+from crossdock.edi.x12.fastpath import compile_set_pattern
 from crossdock.edi.x12.findings import ElementError, ElementFinding, SegmentError, SegmentFinding
 from crossdock.edi.x12.specs.model import LoopSpec, SegmentDef, SegmentUse, TransactionSetSpec, version_family
 from crossdock.edi.x12.specs.segments import segment_dictionary
 from crossdock.edi.x12.specs.sets import transaction_set_spec
+from crossdock.edi.x12.states import ENTER, ITERATE, MOVE, REPEAT, Loop, Node, Transition, mandatory
 from crossdock.edi.x12.tokenizer import Delimiters
-
-_REPEAT, _MOVE, _ENTER, _ITERATE = 0, 1, 2, 3
-
-
-@dataclass(eq=False)
-class _Loop:
-    id: str | None
-    max_use: int
-    required: bool
-    parent: _Loop | None
-    index: int
-    items: list[_Node | _Loop] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class _Node:
-    use: SegmentUse
-    definition: SegmentDef
-    parent: _Loop
-    index: int
-    match: Callable[[str], object]
-    is_header: bool
-    next: dict[str, _Transition] = field(default_factory=dict)
-    by_tag: dict[str, _Transition] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        return self.use.id
-
-
-class _Transition(NamedTuple):
-    """Where a segment leads; unpacked in the hot loop of `SetValidator.validate`."""
-
-    lookup: Callable[[str], _Transition | None]
-    """The target's own transition table (`dict.get`), for the next segment."""
-    match: Callable[[str], object]
-    mode: int
-    """0: a plain move (only the segment is matched), 1: into a loop, 2: a new loop iteration, 3: anything else."""
-    target: _Node
-    kind: int
-    loop: _Loop | None
-    missing: tuple[_Node, ...]
-    max_use: int
-
-
-def _mandatory(items: list[_Node | _Loop]) -> list[_Node]:
-    """The segments that must appear among `items`: required segments and the headers of required loops."""
-    found: list[_Node] = []
-    for item in items:
-        if isinstance(item, _Node) and item.use.required:
-            found.append(item)
-        elif isinstance(item, _Loop) and item.required:
-            header = item.items[0]
-            assert isinstance(header, _Node)
-            found.append(header)
-    return found
 
 
 class SetValidator:
-    """A transaction set spec compiled for one version family and one set of delimiters."""
+    """A transaction set spec compiled for one version family and one set of delimiters.
+
+    `validate` walks a set segment by segment (`walk`) until this validator has walked `fast_path_after`
+    segments; from then on it first tries the whole-set pattern (`accepts`, compiled once, in a few tenths of a
+    second for the larger sets), so a process that reads much of one kind of set pays about one `fullmatch` per
+    valid set, and one that reads a few small files never compiles it. The findings are the same either way.
+    """
+
+    fast_path_after = 50_000
+    """Segments walked before `validate` compiles and uses the whole-set pattern."""
 
     def __init__(self, spec: TransactionSetSpec, family: str, delimiters: Delimiters) -> None:
         self.spec = spec
@@ -90,12 +47,14 @@ class SetValidator:
         self._dictionary = segment_dictionary(family)
         self._patterns: dict[tuple[str, tuple[tuple[int, frozenset[str]], ...]], Callable[[str], object]] = {}
         self._all_ids: set[str] = set()
-        self._top = _Loop(None, 1, True, None, 0)
-        self._nodes: list[_Node] = []
+        self._top = Loop(None, 1, True, None, 0)
+        self._nodes: list[Node] = []
         self._build(spec.body, self._top)
         for node in self._nodes:
             self._link(node)
         self._start = self._nodes[0]
+        self._fast: Callable[[str], object] | None = None
+        self._walked = 0
 
     def _pattern(self, definition: SegmentDef, use: SegmentUse) -> Callable[[str], object]:
         key = (definition.id, tuple(sorted(use.codes.items())))
@@ -103,57 +62,55 @@ class SetValidator:
             self._patterns[key] = segment_pattern(definition, self.delimiters, use.codes).fullmatch
         return self._patterns[key]
 
-    def _build(self, body: tuple[SegmentUse | LoopSpec, ...], parent: _Loop) -> None:
+    def _build(self, body: tuple[SegmentUse | LoopSpec, ...], parent: Loop) -> None:
         for item in body:
             index = len(parent.items)
             if isinstance(item, LoopSpec):
-                child = _Loop(item.id, item.max_use, item.required, parent, index)
+                child = Loop(item.id, item.max_use, item.required, parent, index)
                 parent.items.append(child)
                 self._build(item.body, child)
                 continue
             definition = self._dictionary[item.id]
             is_header = parent is not self._top and index == 0
-            node = _Node(item, definition, parent, index, self._pattern(definition, item), is_header)
+            node = Node(item, definition, parent, index, self._pattern(definition, item), is_header)
             parent.items.append(node)
             self._nodes.append(node)
             self._all_ids.add(item.id)
 
-    def _resolve(self, node: _Node, tag: str) -> _Transition | None:
+    def _resolve(self, node: Node, tag: str) -> Transition | None:
         """Where `tag` goes after `node`, following the X12 rule: forward in the loop, new iteration, then outwards."""
         if node.id == tag and not node.is_header and node.use.max_use > 1:
-            return self._transition(node, _REPEAT, None, [])
-        missing: list[_Node] = []
+            return self._transition(node, REPEAT, None, [])
+        missing: list[Node] = []
         level, index = node.parent, node.index
         while True:
             for position in range(index + 1, len(level.items)):
                 item = level.items[position]
-                skipped = missing + _mandatory(level.items[index + 1 : position])
-                if isinstance(item, _Node) and item.id == tag:
-                    return self._transition(item, _MOVE, None, skipped)
-                if isinstance(item, _Loop):
-                    header = item.items[0]
-                    assert isinstance(header, _Node)
+                skipped = missing + mandatory(level.items[index + 1 : position])
+                if isinstance(item, Node) and item.id == tag:
+                    return self._transition(item, MOVE, None, skipped)
+                if isinstance(item, Loop):
+                    header = item.header
                     if header.id == tag:
-                        return self._transition(header, _ENTER, item, skipped)
+                        return self._transition(header, ENTER, item, skipped)
             if level.parent is None:
                 break
-            missing = missing + _mandatory(level.items[index + 1 :])
-            header = level.items[0]
-            assert isinstance(header, _Node)
+            missing = missing + mandatory(level.items[index + 1 :])
+            header = level.header
             if header.id == tag:
-                return self._transition(header, _ITERATE, level, missing)
+                return self._transition(header, ITERATE, level, missing)
             level, index = level.parent, level.index
         if node.id == tag and not node.is_header:
-            return self._transition(node, _REPEAT, None, [])
+            return self._transition(node, REPEAT, None, [])
         return None
 
-    def _transition(self, target: _Node, kind: int, loop: _Loop | None, missing: list[_Node]) -> _Transition:
+    def _transition(self, target: Node, kind: int, loop: Loop | None, missing: list[Node]) -> Transition:
         mode = 3
         if not missing and not (self.spec.hierarchical and target.id == "HL"):
-            mode = {_MOVE: 0, _ENTER: 1, _ITERATE: 2}.get(kind, 3)
-        return _Transition(target.next.get, target.match, mode, target, kind, loop, tuple(missing), target.use.max_use)
+            mode = {MOVE: 0, ENTER: 1, ITERATE: 2}.get(kind, 3)
+        return Transition(target.next.get, target.match, mode, target, kind, loop, tuple(missing), target.use.max_use)
 
-    def _link(self, node: _Node) -> None:
+    def _link(self, node: Node) -> None:
         sep = self.delimiters.element
         for tag in self._all_ids:
             transition = self._resolve(node, tag)
@@ -162,19 +119,60 @@ class SetValidator:
             node.by_tag[tag] = transition
             node.next[tag + sep if len(tag) == 2 else tag] = transition
 
-    def _finish(self, node: _Node) -> list[_Node]:
+    def _finish(self, node: Node) -> list[Node]:
         """Mandatory segments still to come after `node` when the set ends there."""
-        missing: list[_Node] = []
-        level: _Loop | None = node.parent
+        missing: list[Node] = []
+        level: Loop | None = node.parent
         index = node.index
         while level is not None:
-            missing += _mandatory(level.items[index + 1 :])
+            missing += mandatory(level.items[index + 1 :])
             index = level.index
             level = level.parent
         return missing
 
     def validate(self, raw: list[str]) -> list[SegmentFinding]:
         """Every finding for one set's raw segments (ST first); an empty list means the set is valid."""
+        if self._fast is not None or self._walked >= self.fast_path_after:
+            term = self.delimiters.segment
+            text = term.join(raw) + term
+            if raw and text.count(term) == len(raw) and self.accepts(text):
+                return []
+        return self.walk(raw)
+
+    def validate_text(self, text: str) -> list[SegmentFinding]:
+        """`validate` for a set's text: its segments, each followed by the terminator (`TransactionSet.text`)."""
+        if (self._fast is not None or self._walked >= self.fast_path_after) and self.accepts(text):
+            return []
+        raw = text.split(self.delimiters.segment)
+        if raw and not raw[-1]:
+            raw.pop()  # the empty string after the last terminator
+        return self.walk(raw)
+
+    def accepts(self, text: str) -> bool:
+        """True if the whole-set pattern accepts `text`, which proves `walk` finds nothing; False says only that
+        the detailed walk must run (see `crossdock.edi.x12.fastpath`)."""
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = compile_set_pattern(self._top, self._nodes, self.delimiters, self.spec.id)
+        if fast(text) is None:
+            return False
+        return not self.spec.hierarchical or self._hierarchy_holds(text)
+
+    def _hierarchy_holds(self, text: str) -> bool:
+        """The HL checks the walk makes (parents, levels), over the HL segments of an otherwise valid set."""
+        prefix = "HL" + self.delimiters.element
+        seen: dict[str, str] = {}
+        findings: list[SegmentFinding] = []
+        for segment in text.split(self.delimiters.segment):
+            if segment.startswith(prefix):
+                self._check_hierarchy(segment, 0, seen, findings)
+                if findings:
+                    return False
+        return True
+
+    def walk(self, raw: list[str]) -> list[SegmentFinding]:
+        """The detailed check: every finding for one set's raw segments, walking them one by one."""
+        self._walked += len(raw)
         findings: list[SegmentFinding] = []
         node = self._start
         first = raw[0] if raw else ""
@@ -185,9 +183,9 @@ class SetValidator:
             findings.append(
                 SegmentFinding("ST", 1, None, SegmentError.ELEMENT_ERRORS, "ST01 names another transaction set")
             )
-        lookup: Callable[[str], _Transition | None] = node.next.get
+        lookup: Callable[[str], Transition | None] = node.next.get
         count = 1
-        loop_counts: dict[_Loop, int] = {}
+        loop_counts: dict[Loop, int] = {}
         hierarchy: dict[str, str] = {}
         position = 1
         for position, segment in enumerate(islice(raw, 1, None), 2):
@@ -216,11 +214,11 @@ class SetValidator:
 
     def _count(
         self,
-        transition: _Transition,
+        transition: Transition,
         count: int,
         position: int,
         segment: str,
-        loop_counts: dict[_Loop, int],
+        loop_counts: dict[Loop, int],
         hierarchy: dict[str, str],
         findings: list[SegmentFinding],
     ) -> int:
@@ -228,15 +226,15 @@ class SetValidator:
         target, kind, loop = transition.target, transition.kind, transition.loop
         if transition.missing:
             self._missing(transition.missing, position, findings)
-        if kind == _REPEAT:
+        if kind == REPEAT:
             count += 1
             if count > transition.max_use:
                 self._finding(target, position, SegmentError.SEGMENT_OVER_MAXIMUM, findings)
         else:
             count = 1
-            if kind == _ENTER and loop is not None:
+            if kind == ENTER and loop is not None:
                 loop_counts[loop] = 1
-            elif kind == _ITERATE and loop is not None:
+            elif kind == ITERATE and loop is not None:
                 times = loop_counts[loop] = loop_counts.get(loop, 1) + 1
                 if times > loop.max_use:
                     self._finding(target, position, SegmentError.LOOP_OVER_MAXIMUM, findings)
@@ -245,8 +243,8 @@ class SetValidator:
         return count
 
     def _slow_transition(
-        self, node: _Node, segment: str, position: int, findings: list[SegmentFinding]
-    ) -> _Transition | None:
+        self, node: Node, segment: str, position: int, findings: list[SegmentFinding]
+    ) -> Transition | None:
         """A segment whose first characters are not a known key: padding, a short segment, or an unexpected one."""
         stripped = segment.strip()
         if not stripped:
@@ -270,16 +268,16 @@ class SetValidator:
         findings.append(SegmentFinding(tag[:3], position, loop_id, code, message))
         return None
 
-    def _earlier(self, node: _Node, tag: str) -> bool:
-        level: _Loop | None = node.parent
+    def _earlier(self, node: Node, tag: str) -> bool:
+        level: Loop | None = node.parent
         while level is not None:
-            if any(isinstance(item, _Node) and item.id == tag for item in level.items):
+            if any(isinstance(item, Node) and item.id == tag for item in level.items):
                 return True
             level = level.parent
         return False
 
     @staticmethod
-    def _missing(missing: tuple[_Node, ...], position: int, findings: list[SegmentFinding]) -> None:
+    def _missing(missing: tuple[Node, ...], position: int, findings: list[SegmentFinding]) -> None:
         findings.extend(
             SegmentFinding(
                 node.id,
@@ -292,14 +290,14 @@ class SetValidator:
         )
 
     @staticmethod
-    def _finding(node: _Node, position: int, code: SegmentError, findings: list[SegmentFinding]) -> None:
+    def _finding(node: Node, position: int, code: SegmentError, findings: list[SegmentFinding]) -> None:
         if code == SegmentError.LOOP_OVER_MAXIMUM:
             message = f"loop {node.parent.id} repeats more often than its maximum of {node.parent.max_use}"
         else:
             message = f"{node.id} repeats more often than its maximum use of {node.use.max_use}; merge or drop some"
         findings.append(SegmentFinding(node.id, position, node.parent.id, code, message))
 
-    def _element_findings(self, node: _Node, segment: str, position: int, findings: list[SegmentFinding]) -> None:
+    def _element_findings(self, node: Node, segment: str, position: int, findings: list[SegmentFinding]) -> None:
         elements = check_segment(node.definition, segment.strip(), self.delimiters, node.use.codes)
         if elements:
             summary = "; ".join(f"{node.id}{e.position:02d} {e.message}" for e in elements)
@@ -360,4 +358,7 @@ def validator_for(transaction: TransactionSet) -> SetValidator:
 
 def validate(transaction: TransactionSet) -> list[SegmentFinding]:
     """The findings for one transaction set read from a file (empty when it is valid)."""
-    return validator_for(transaction).validate(transaction.raw)
+    validator = validator_for(transaction)
+    if transaction.cut_from_text:
+        return validator.validate_text(transaction.text)
+    return validator.validate(transaction.raw)

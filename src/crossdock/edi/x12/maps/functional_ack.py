@@ -8,7 +8,7 @@ from enum import StrEnum
 from crossdock.edi.x12.envelope import TransactionSet
 from crossdock.edi.x12.errors import X12MappingError
 from crossdock.edi.x12.maps.common import value
-from crossdock.edi.x12.tokenizer import Segment
+from crossdock.edi.x12.tokenizer import Segment, ascii_digits
 from crossdock.edi.x12.writer import OutboundSet
 
 
@@ -70,7 +70,7 @@ class FunctionalAck:
 
 
 def _int(text: str, what: str, position: int) -> int:
-    if not text.isdigit():
+    if not ascii_digits(text):
         raise X12MappingError(f"{what} {text!r} is not a count", position=position)
     return int(text)
 
@@ -113,7 +113,7 @@ def read_functional_ack(transaction: TransactionSet) -> FunctionalAck:
             element = ElementNote(
                 _int(value(segment, 1).split(sep)[0], "AK401", position),
                 value(segment, 3),
-                int(value(segment, 2)) if value(segment, 2).isdigit() else None,
+                int(value(segment, 2)) if ascii_digits(value(segment, 2)) else None,
                 value(segment, 4) or None,
             )
             last = notes[-1]

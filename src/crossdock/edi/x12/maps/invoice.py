@@ -25,7 +25,7 @@ from crossdock.edi.x12.maps.common import (
 )
 from crossdock.edi.x12.maps.context import X12CodeTable, X12Context
 from crossdock.edi.x12.maps.purchase_order import BUYER_PART, GTIN, VENDOR_PART
-from crossdock.edi.x12.tokenizer import Segment
+from crossdock.edi.x12.tokenizer import Segment, ascii_digits
 from crossdock.edi.x12.writer import OutboundSet
 from crossdock.model.addresses import Address, AddressKind
 from crossdock.model.billing import Charge, ChargeKind, Invoice, InvoiceKind, InvoiceLine, TaxLine
@@ -50,7 +50,7 @@ def _line(segments: list[Segment], start: int, context: X12Context, currency: st
     price = money(value(it1, 4) or "0", currency, f"IT104 of line {number}", position)
     return canonical(
         lambda: InvoiceLine(
-            line_number=int(number) if number.isdigit() and int(number) > 0 else start,
+            line_number=int(number) if ascii_digits(number) and int(number) > 0 else start,
             item_id=context.item_id(sku) if sku else None,
             sku=sku,
             description=description or sku or f"line {number}",

@@ -21,7 +21,7 @@ from crossdock.edi.x12.maps.common import (
 )
 from crossdock.edi.x12.maps.context import X12CodeTable, X12Context
 from crossdock.edi.x12.maps.purchase_order import BUYER_PART, GTIN, VENDOR_PART
-from crossdock.edi.x12.tokenizer import Segment
+from crossdock.edi.x12.tokenizer import Segment, ascii_digits
 from crossdock.edi.x12.writer import OutboundSet
 from crossdock.model.common import ExternalRef, Quantity
 from crossdock.model.purchasing import (
@@ -81,7 +81,7 @@ def _ack_line(
     po1 = segments[0]
     position = base + start
     number = value(po1, 1)
-    if not number.isdigit() or int(number) < 1:
+    if not ascii_digits(number) or int(number) < 1:
         raise X12MappingError(f"PO101 {number!r} is not a PO line number; the 855 must echo it", position=position)
     ids = product_ids(po1, 6)
     ack = next((s for s in segments if s[0] == "ACK"), None)

@@ -21,7 +21,7 @@ from crossdock.edi.x12.maps.common import (
     value,
 )
 from crossdock.edi.x12.maps.context import X12CodeTable, X12Context
-from crossdock.edi.x12.tokenizer import Segment
+from crossdock.edi.x12.tokenizer import Segment, ascii_digits
 from crossdock.edi.x12.writer import OutboundSet
 from crossdock.model.addresses import Address, AddressKind
 from crossdock.model.common import ExternalRef, Sourcing
@@ -63,7 +63,7 @@ def _line(segments: list[Segment], start: int, context: X12Context, currency: st
     unit_cost = money(value(po1, 4) or "0", currency, f"PO104 of line {number}", position)
     return canonical(
         lambda: PurchaseOrderLine(
-            line_number=int(number) if number.isdigit() else start,
+            line_number=int(number) if ascii_digits(number) else start,
             item_id=context.item_id(sku),
             sku=sku,
             vendor_part_number=vendor_part,

@@ -25,7 +25,7 @@ from crossdock.edi.x12.maps.common import (
 )
 from crossdock.edi.x12.maps.context import X12CodeTable, X12Context
 from crossdock.edi.x12.maps.purchase_order import BUYER_PART, GTIN, VENDOR_PART
-from crossdock.edi.x12.tokenizer import Segment
+from crossdock.edi.x12.tokenizer import Segment, ascii_digits
 from crossdock.edi.x12.writer import OutboundSet
 from crossdock.model.addresses import AddressKind
 from crossdock.model.common import ExternalRef
@@ -95,13 +95,13 @@ def _item(level: _Level, sequence: int, context: X12Context) -> ShipNoticeItem:
         gtin = None  # not a valid GTIN (sample data, internal numbers): keep it out of the GTIN field
     sku = first_id(ids, BUYER_PART)
     line = value(lin, 1) if lin is not None else ""
-    line = line if line.isdigit() else value(sn1, 1)
+    line = line if ascii_digits(line) else value(sn1, 1)
     lot = next((value(s, 2) for s in level.segments if s[0] == "REF" and value(s, 1) == "LT"), None)
     expiry = next((value(s, 2) for s in level.segments if s[0] == "DTM" and value(s, 1) == "036"), None)
     shipped = quantity(value(sn1, 2), value(sn1, 3), context, "SN102", level.position)
     return canonical(
         lambda: ShipNoticeItem(
-            po_line_number=int(line) if line.isdigit() and int(line) > 0 else sequence,
+            po_line_number=int(line) if ascii_digits(line) and int(line) > 0 else sequence,
             item_id=context.item_id(sku) if sku else None,
             sku=sku,
             vendor_part_number=first_id(ids, VENDOR_PART),
