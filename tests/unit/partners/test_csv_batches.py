@@ -23,12 +23,15 @@ HEADER = (
     b"po_number,ship_to_name,ship_to_street,ship_to_city,ship_to_region,ship_to_postal_code,ship_to_country,"
     b"sku,quantity,uom,unit_price,currency\n"
 )
-ORDERS = HEADER + b"""PO-1,Jane,1 Main St,Columbus,OH,43215,US,SKU-1,2,EA,4.25,USD
+ORDERS = (
+    HEADER
+    + b"""PO-1,Jane,1 Main St,Columbus,OH,43215,US,SKU-1,2,EA,4.25,USD
 PO-1,Jane,1 Main St,Columbus,OH,43215,US,SKU-2,1,CS,80.00,USD
 PO-2,Bob,2 Elm St,Dayton,OH,45402,US,SKU-1,oops,EA,4.25,USD
 PO-2,Bob,2 Elm St,Dayton,OH,45402,US,SKU-3,1,EA,9.00,USD
 PO-3,Ann,3 Oak St,Akron,OH,44308,US,SKU-9,5,EA,1.00,USD
 """
+)
 
 
 class Sink:
