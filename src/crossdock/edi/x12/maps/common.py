@@ -21,6 +21,14 @@ T = TypeVar("T")
 _WEIGHT_UNITS = {"LB": "LB", "LBR": "LB", "KG": "KG", "KGM": "KG", "GR": "G", "OZ": "OZ"}
 
 
+def beginning_segment(segments: list[Segment], tag: str, set_id: str, what: str, position: int) -> Segment:
+    """The set's beginning segment (BEG, BAK, BSN, BIG, BIA), or the mapping error every reader gives without it."""
+    found = next((segment for segment in segments if segment[0] == tag), None)
+    if found is None:
+        raise X12MappingError(f"the {set_id} has no {tag} segment; it cannot be read as {what}", position=position)
+    return found
+
+
 def value(segment: Segment, index: int) -> str:
     """Element `index` of `segment` (1-based), or "" when the segment is shorter."""
     return segment[index].strip() if index < len(segment) else ""

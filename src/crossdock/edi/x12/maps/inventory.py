@@ -10,6 +10,7 @@ from crossdock.edi.x12.envelope import TransactionSet
 from crossdock.edi.x12.errors import X12MappingError
 from crossdock.edi.x12.maps.common import (
     at,
+    beginning_segment,
     canonical,
     first_id,
     loops,
@@ -53,9 +54,7 @@ def read_inventory_advice(
     back to the available quantity (what a supplier's advice usually carries)."""
     segments = transaction.segments
     base = transaction.position
-    bia = next((s for s in segments if s[0] == "BIA"), None)
-    if bia is None:
-        raise X12MappingError("the 846 has no BIA segment; it cannot be read as inventory advice", position=base)
+    bia = beginning_segment(segments, "BIA", "846", "inventory advice", base)
     as_of = at(
         to_date(value(bia, 4), "BIA04", base + 1),
         to_time(value(bia, 5), "BIA05", base + 1) if value(bia, 5) else None,

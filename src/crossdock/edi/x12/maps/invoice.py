@@ -6,8 +6,8 @@ from decimal import Decimal
 from functools import partial
 
 from crossdock.edi.x12.envelope import TransactionSet
-from crossdock.edi.x12.errors import X12MappingError
 from crossdock.edi.x12.maps.common import (
+    beginning_segment,
     canonical,
     date_text,
     first_id,
@@ -81,9 +81,7 @@ def read_invoice(transaction: TransactionSet, context: X12Context) -> Invoice:
     """An 810 from `context.sender_id` billing `context.receiver_id` as a canonical Invoice."""
     segments = transaction.segments
     base = transaction.position
-    big = next((s for s in segments if s[0] == "BIG"), None)
-    if big is None:
-        raise X12MappingError("the 810 has no BIG segment; it cannot be read as an invoice", position=base)
+    big = beginning_segment(segments, "BIG", "810", "an invoice", base)
     number = value(big, 2)
     first_line = next((i for i, s in enumerate(segments) if s[0] == "IT1"), len(segments))
     summary = next((i for i, s in enumerate(segments) if s[0] == "TDS"), len(segments))

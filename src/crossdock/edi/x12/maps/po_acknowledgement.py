@@ -8,6 +8,7 @@ from crossdock.edi.x12.envelope import TransactionSet
 from crossdock.edi.x12.errors import X12MappingError
 from crossdock.edi.x12.maps.common import (
     at,
+    beginning_segment,
     canonical,
     date_text,
     first_id,
@@ -120,9 +121,7 @@ def read_po_acknowledgement(transaction: TransactionSet, context: X12Context) ->
     """An 855 from supplier `context.sender_id` as a canonical PoAcknowledgement of our PO."""
     segments = transaction.segments
     base = transaction.position
-    bak = next((s for s in segments if s[0] == "BAK"), None)
-    if bak is None:
-        raise X12MappingError("the 855 has no BAK segment; it cannot be read as an acknowledgement", position=base)
+    bak = beginning_segment(segments, "BAK", "855", "an acknowledgement", base)
     po_number = value(bak, 3)
     acknowledged = to_date(value(bak, 9) or value(bak, 4), "BAK09", base + 1)
     currency = next((value(s, 2) for s in segments if s[0] == "CUR" and value(s, 2)), context.currency)

@@ -7,6 +7,7 @@ from datetime import date
 from crossdock.edi.x12.envelope import TransactionSet
 from crossdock.edi.x12.errors import X12MappingError
 from crossdock.edi.x12.maps.common import (
+    beginning_segment,
     canonical,
     date_text,
     first_id,
@@ -82,9 +83,7 @@ def read_purchase_order(transaction: TransactionSet, context: X12Context) -> Pur
     """An 850 as a canonical PurchaseOrder sent by `context.sender_id` to `context.receiver_id` (the supplier)."""
     segments = transaction.segments
     base = transaction.position
-    beg = next((s for s in segments if s[0] == "BEG"), None)
-    if beg is None:
-        raise X12MappingError("the 850 has no BEG segment; it cannot be read as a purchase order", position=base)
+    beg = beginning_segment(segments, "BEG", "850", "a purchase order", base)
     number = value(beg, 3)
     order_date = to_date(value(beg, 5), "BEG05", base + 1)
     first_line = next((i for i, s in enumerate(segments) if s[0] == "PO1"), len(segments))

@@ -9,6 +9,7 @@ from crossdock.edi.x12.envelope import TransactionSet
 from crossdock.edi.x12.errors import X12MappingError
 from crossdock.edi.x12.maps.common import (
     at,
+    beginning_segment,
     canonical,
     date_text,
     first_id,
@@ -152,9 +153,7 @@ def read_ship_notice(transaction: TransactionSet, context: X12Context) -> ShipNo
     """An 856 from supplier `context.sender_id` as a canonical ShipNotice."""
     segments = transaction.segments
     base = transaction.position
-    bsn = next((s for s in segments if s[0] == "BSN"), None)
-    if bsn is None:
-        raise X12MappingError("the 856 has no BSN segment; it cannot be read as a ship notice", position=base)
+    bsn = beginning_segment(segments, "BSN", "856", "a ship notice", base)
     number = value(bsn, 2)
     shipped_at = at(
         to_date(value(bsn, 3), "BSN03", base + 1), to_time(value(bsn, 4) or "0000", "BSN04", base + 1), context
