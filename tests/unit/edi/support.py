@@ -7,8 +7,10 @@ from pathlib import Path
 from crossdock.edi.x12 import TransactionSet, read_transaction_sets
 from crossdock.edi.x12.maps import X12Context
 
-# The shared folder sits beside the repository (../shared from the checkout), as the fixture notes say.
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "x12"
+# Copies of the shared samples (../shared/fixtures/x12 beside the checkout), byte for byte with their licences in
+# SOURCES.md: a clean clone in CI has no ../shared. `test_fixture_copies` holds the copies to the originals.
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "x12"
+SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "x12"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.edi"))
 
 
