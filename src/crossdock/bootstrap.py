@@ -108,7 +108,7 @@ class Runtime:
 
     def worker(self, consumer: str | None = None, *, poll_interval_s: float = 1.0, webhooks: bool = False) -> Worker:
         """A worker running every configured flow's capture and delivery loops; with `webhooks`, partners' webhook
-        deliveries too (one process only: sending has no claim across processes yet)."""
+        deliveries too (each delivery is claimed, so any number of workers may send)."""
         consumer = consumer or default_consumer_id()
         captures: list[CaptureRunner] = []
         deliveries: list[DeliveryRunner] = []

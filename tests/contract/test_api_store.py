@@ -248,3 +248,24 @@ def test_keys_and_numbers_are_checked_for_a_whole_group_and_stored_in_bulk(store
     with store.unit_of_work(read_only=True) as uow:
         assert uow.api.find_order("API-acme-1") == order(1)
         assert uow.api.get_order("order-009") is None
+
+
+def test_a_claimed_delivery_is_not_due_again_until_its_lease_ends_or_its_attempt_is_recorded(store: AnyStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.webhooks.add_subscription(subscription())
+        uow.webhooks.enqueue([delivery(1), delivery(2)])
+        uow.commit()
+    lease_until = T0 + timedelta(minutes=2)
+    with store.unit_of_work() as uow:
+        claimed = uow.webhooks.claim_due(now=T0, lease_until=lease_until, limit=1)
+        uow.commit()
+    assert [d.id for d in claimed] == ["msg_sub-1_1"]
+    with store.unit_of_work() as uow:
+        other = uow.webhooks.claim_due(now=T0, lease_until=lease_until, limit=10)  # a second worker
+        uow.commit()
+    assert [d.id for d in other] == ["msg_sub-1_2"]
+    with store.unit_of_work() as uow:
+        assert uow.webhooks.claim_due(now=T0 + timedelta(minutes=1), lease_until=lease_until, limit=10) == []
+        again = uow.webhooks.claim_due(now=lease_until, lease_until=lease_until + timedelta(minutes=2), limit=10)
+        uow.commit()
+    assert sorted(d.id for d in again) == ["msg_sub-1_1", "msg_sub-1_2"]  # their senders died: due again

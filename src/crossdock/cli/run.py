@@ -37,8 +37,10 @@ class _ApiServer(uvicorn.Server):
         yield
 
 
-async def _run_worker(runtime: Runtime, consumer: str | None, poll_interval_s: float, *, api: bool = False) -> None:
-    worker = runtime.worker(consumer, poll_interval_s=poll_interval_s, webhooks=api)
+async def _run_worker(
+    runtime: Runtime, consumer: str | None, poll_interval_s: float, *, api: bool = False, webhooks: bool = False
+) -> None:
+    worker = runtime.worker(consumer, poll_interval_s=poll_interval_s, webhooks=api or webhooks)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -65,7 +67,13 @@ async def _run_worker(runtime: Runtime, consumer: str | None, poll_interval_s: f
 
 
 def _serve_until_stopped(
-    settings: Settings, consumer: str | None, poll_interval_s: float, banner: bool, *, api: bool = False
+    settings: Settings,
+    consumer: str | None,
+    poll_interval_s: float,
+    banner: bool,
+    *,
+    api: bool = False,
+    webhooks: bool = False,
 ) -> None:
     async def work() -> None:
         runtime = await bootstrap(settings)
@@ -74,7 +82,7 @@ def _serve_until_stopped(
                 f"Crossdock: {len(runtime.flows)} flow(s) on the {settings.event_log.value} log. Ctrl-C stops."
             )
         try:
-            await _run_worker(runtime, consumer, poll_interval_s, api=api)
+            await _run_worker(runtime, consumer, poll_interval_s, api=api, webhooks=webhooks)
         finally:
             await runtime.close()
 
@@ -96,11 +104,14 @@ def worker(
     ctx: typer.Context,
     consumer: Annotated[str | None, typer.Option(help="consumer id (default: host-pid)")] = None,
     poll_interval: PollInterval = 1.0,
+    webhooks: Annotated[
+        bool, typer.Option(help="also deliver partners' webhooks (safe on any number of workers)")
+    ] = False,
 ) -> None:
     """Run every configured flow's capture and delivery loops until SIGTERM or Ctrl-C."""
     settings = settings_from(ctx)
     _log_to_stderr()
-    _serve_until_stopped(settings, consumer, poll_interval, banner=False)
+    _serve_until_stopped(settings, consumer, poll_interval, banner=False, webhooks=webhooks)
 
 
 def serve(ctx: typer.Context, poll_interval: PollInterval = 1.0) -> None:

@@ -217,6 +217,12 @@ class Webhooks(Protocol):
         """Pending deliveries whose next attempt is due, earliest first."""
         ...
 
+    def claim_due(self, *, now: datetime, lease_until: datetime, limit: int = 100) -> list[WebhookDelivery]:
+        """Take due pending deliveries for one sender: they are not due again until `lease_until` unless their
+        attempt is recorded first, so two workers never send one delivery at once (a sender that dies before
+        recording lets it come due again: at least once, with the same webhook-id)."""
+        ...
+
     def record_attempt(self, delivery: WebhookDelivery) -> None:
         """Store a delivery after an attempt (its state, attempts, next attempt, last status and error)."""
         ...

@@ -258,6 +258,19 @@ class MemoryWebhooks:
         hits.sort(key=lambda d: (d.next_attempt_at or cutoff, d.created_at or cutoff, d.id))
         return hits[:limit]
 
+    def claim_due(self, *, now: datetime, lease_until: datetime, limit: int = 100) -> list[WebhookDelivery]:
+        """Take due pending deliveries: not due again until `lease_until` unless their attempt is recorded."""
+        taken = self.due(now=now, limit=limit)
+        until = as_utc(lease_until)
+
+        def lease(records: _Records) -> None:
+            for delivery in taken:
+                records.deliveries[delivery.id] = replace(records.deliveries[delivery.id], next_attempt_at=until)
+
+        if taken:
+            self._uow.change(lease)
+        return taken
+
     def record_attempt(self, delivery: WebhookDelivery) -> None:
         """Store a delivery after an attempt."""
 

@@ -51,6 +51,9 @@ CONCURRENCY = 32
 PER_SUBSCRIPTION = 4
 FETCH_LIMIT = 500
 DUE_LIMIT = 100
+# How long a claimed delivery is this worker's: well over one attempt (connect + send time out at 15 s), so only a
+# dispatcher that died mid-send lets it come due again.
+CLAIM_LEASE = timedelta(minutes=2)
 _ERROR_BODY_BYTES = 300  # enough of a receiver's error page for the console; never the whole of it
 _THROTTLED = frozenset({429, 503})
 
@@ -199,10 +202,13 @@ class WebhookDispatcher:
     # --- sending ---
 
     def _due(self, now: datetime, limit: int) -> tuple[list[WebhookDelivery], dict[str, WebhookSubscription | None]]:
-        with self._store.unit_of_work(read_only=True) as uow:
-            due = uow.webhooks.due(now=now, limit=limit)
+        # Claimed, not just read: another worker's dispatcher skips what this one is sending.
+        with self._store.unit_of_work() as uow:
+            due = uow.webhooks.claim_due(now=now, lease_until=now + CLAIM_LEASE, limit=limit)
             ids = {delivery.subscription_id for delivery in due}
-            return due, {subscription_id: uow.webhooks.get_subscription(subscription_id) for subscription_id in ids}
+            subscriptions = {subscription_id: uow.webhooks.get_subscription(subscription_id) for subscription_id in ids}
+            uow.commit()
+        return due, subscriptions
 
     async def _send_lane(
         self, subscription: WebhookSubscription | None, deliveries: list[WebhookDelivery], report: DispatchReport

@@ -127,6 +127,23 @@ class SqlWebhooks:
         )
         return [_delivery(row) for row in rows]
 
+    def claim_due(self, *, now: datetime, lease_until: datetime, limit: int = 100) -> list[WebhookDelivery]:
+        """Take due pending deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write lock serialises)."""
+        d = webhook_deliveries
+        query = (
+            sa.select(d)
+            .where(d.c.state == DeliveryState.PENDING.value, d.c.next_attempt_at <= as_utc(now))
+            .order_by(d.c.next_attempt_at, d.c.created_at, d.c.id)
+            .limit(limit)
+        )
+        if self._tx.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        taken = [_delivery(row) for row in self._tx.write(query)]
+        if taken:
+            ids = [delivery.id for delivery in taken]
+            self._tx.write(sa.update(d).where(d.c.id.in_(ids)).values(next_attempt_at=as_utc(lease_until)))
+        return taken
+
     def record_attempt(self, delivery: WebhookDelivery) -> None:
         """Store a delivery after an attempt."""
         d = webhook_deliveries
