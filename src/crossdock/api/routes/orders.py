@@ -357,8 +357,3 @@ async def list_orders(
     partner = principal.partner_id if principal.kind is ClientKind.PARTNER else None
     facts, next_after = await order_page(ctx, principal, partner, after, limit)
     return OrderPage(items=[order_view(f, principal) for f in facts], next_after=next_after)
-
-
-def submitted_at(view: OrderView) -> datetime:
-    """For sorting."""
-    return view.submitted_at
