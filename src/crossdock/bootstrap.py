@@ -241,6 +241,7 @@ class Runtime:
             ),
             writer=JournalWriter(self.store, lease_s=self.settings.lease_ttl_s, clock=utc_now, name="crossdock-api"),
             order_intake=OrderIntakeWriter(self.store, self.log, clock=utc_now),
+            log=self.log,
             egress=EgressPolicy(
                 allow_private_network=config.webhook_allow_private_network,
                 allowed_hosts=tuple(config.webhook_allowed_hosts),

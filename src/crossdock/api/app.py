@@ -6,16 +6,20 @@ and nothing here connects to anything at import time.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from starlette.responses import JSONResponse
+from fastapi import FastAPI, Request
+from starlette.responses import JSONResponse, Response
 
 from crossdock import __version__
 from crossdock.api import problems
 from crossdock.api.asyncapi import asyncapi_document
+from crossdock.api.auth import authenticate
 from crossdock.api.context import ApiContext
+from crossdock.api.metrics import CONTENT_TYPE
 from crossdock.api.middleware import ApiMiddleware, Deprecation
 from crossdock.api.openapi import build_openapi
 from crossdock.api.routes import availability, credit, customers, orders, partners, prices, systems, token, webhooks
+from crossdock.api.security.scopes import Scope
+from crossdock.sync.resilience import GuardedConnector
 
 # Routes that still answer but are on their way out: `Deprecation` and `Sunset` headers say when (RFC 9745, 8594).
 STATUS_ROUTE_DEPRECATION = Deprecation(
@@ -56,10 +60,26 @@ def create_app(context: ApiContext) -> FastAPI:
     async def asyncapi() -> JSONResponse:
         return JSONResponse(asyncapi_document(version=__version__))
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        await authenticate(request, request.headers.get("authorization"), (Scope.SYSTEMS_READ,))
+        circuits = {
+            name: connector.breaker.state.value
+            for name, connector in context.connectors.items()
+            if isinstance(connector, GuardedConnector)
+        }
+        body = await context.metrics.scrape(context.log, context.store, circuits)
+        return Response(body, media_type=CONTENT_TYPE)
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
-    app.add_middleware(ApiMiddleware, max_body_bytes=context.config.max_body_bytes, deprecation_for=deprecation_for)
+    app.add_middleware(
+        ApiMiddleware,
+        max_body_bytes=context.config.max_body_bytes,
+        deprecation_for=deprecation_for,
+        observe=context.metrics.observe,
+    )
     return app

@@ -12,12 +12,14 @@ from typing import TypeVar
 from crossdock.api.availability import AvailabilityCache
 from crossdock.api.customer_matching import CustomerMatcher, NormalisedCustomerMatcher
 from crossdock.api.limits import RatePlan, TokenBucketLimiter
+from crossdock.api.metrics import ApiMetrics
 from crossdock.api.order_intake import OrderIntakeWriter
 from crossdock.api.security.tokens import TokenIssuer
 from crossdock.config.sections import ApiConfig
 from crossdock.ports.api import ApiClientRecord
 from crossdock.ports.connector import Connector
 from crossdock.ports.egress import EgressPolicy
+from crossdock.ports.event_log import EventLog
 from crossdock.ports.orders import OrderDesk
 from crossdock.ports.store import Store, UnitOfWork
 from crossdock.process.journal import JournalWriter
@@ -78,6 +80,8 @@ class ApiContext:
     inbound_secrets: Mapping[str, Sequence[str]] = field(default_factory=dict)
     inbound_event_types: Mapping[str, str] = field(default_factory=dict)
     clock: Clock = utc_now
+    log: EventLog | None = None  # read for /metrics (lag, dead letters)
+    metrics: ApiMetrics = field(default_factory=ApiMetrics)
     connectors: Mapping[str, Connector] = field(default_factory=dict)  # for the system APIs, behind their breakers
     system_types: Mapping[str, str] = field(default_factory=dict)  # system name -> connector type
     availability: AvailabilityCache = field(default_factory=AvailabilityCache)

@@ -8,6 +8,7 @@ almost nothing where BaseHTTPMiddleware would copy each response through a strea
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,11 +38,17 @@ class ApiMiddleware:
     """Size limit, correlation id, decided headers and deprecation notices."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, deprecation_for: Callable[[str], Deprecation | None]
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        deprecation_for: Callable[[str], Deprecation | None],
+        observe: Callable[[str, str, int, float], None] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.deprecation_for = deprecation_for
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,9 +82,14 @@ class ApiMiddleware:
             )
             return
         deprecation = self.deprecation_for(scope["path"])
+        started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if self.observe is not None:
+                    # The route's template, not the path: an order id in a label would grow without end.
+                    route = getattr(scope.get("route"), "path", "unmatched")
+                    self.observe(scope["method"], route, message["status"], time.perf_counter() - started)
                 extra: list[tuple[bytes, bytes]] = [
                     (b"x-correlation-id", correlation),
                     (b"x-content-type-options", b"nosniff"),
