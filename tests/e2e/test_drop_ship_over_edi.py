@@ -63,7 +63,6 @@ async def test_a_crm_drop_ship_order_is_delivered_through_850_855_856_over_sftp(
 
         erp = runtime.unguarded("erp").client  # type: ignore[attr-defined]
         world = await build_order_world(runtime, crm, erp, sync, orders=1, rng=random.Random(7))
-        (supplier_party,) = await erp.search("party.party", [("name", "=", "Acme Industrial Supply")], limit=1)
     finally:
         await crm.close()
         await runtime.close()
@@ -72,7 +71,7 @@ async def test_a_crm_drop_ship_order_is_delivered_through_850_855_856_over_sftp(
 
     monkeypatch.setenv(PARTNER_PASSWORD_ENV, PASSWORD)
     async with SftpSandbox(tmp_path / "sftp", users=[SftpUser("acme", password=PASSWORD)]) as sandbox:
-        supplier_id = f"erp:supplier:{supplier_party}"
+        supplier_id = f"erp:supplier:{world.supplier_party}"
         config = yaml.safe_load(landscape.config_path.read_text())
         config["partners"] = {"acme": supplier_entry(sandbox, supplier_id)}
         with_partner = tmp_path / "crossdock-edi.yaml"

@@ -62,6 +62,8 @@ class OrderWorld:
     accounts: list[str] = field(default_factory=list)
     tight_accounts: list[str] = field(default_factory=list)
     orders: list[PlannedOrder] = field(default_factory=list)
+    pricebook_entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # by SKU
+    supplier_party: int = 0  # the drop-ship supplier's Tryton party
 
 
 def order_settings() -> dict[str, Any]:
@@ -97,7 +99,7 @@ async def build_order_world(
     await tryton_stock.receive_stock(
         erp_client, {**dict.fromkeys(world.stocked, PLENTY), **dict.fromkeys(world.scarce, SCARCE_ON_HAND)}
     )
-    supplier = await tryton_stock.create_supplier(erp_client, "Acme Industrial Supply")
+    supplier = world.supplier_party = await tryton_stock.create_supplier(erp_client, "Acme Industrial Supply")
     for sku in world.drop_ship:
         await tryton_stock.make_drop_ship_item(erp_client, sku, supplier, lead_time_days=5)
     account_count = max(10, orders // 5)
@@ -109,11 +111,10 @@ async def build_order_world(
     for party in parties:
         await tryton_stock.set_credit_limit(erp_client, int(party), TIGHT_CREDIT)
 
-    entries = await _pricebook_entries(crm, skus)
-    pricebook = entries[skus[0]]["Pricebook2Id"]
+    world.pricebook_entries = await _pricebook_entries(crm, skus)
     normal_accounts = world.accounts[len(world.tight_accounts) :]
     scarce_left = list(world.scarce)
-    planned: list[tuple[dict[str, Any], list[tuple[str, int]], bool, bool, bool, bool]] = []
+    planned: list[Planned] = []
     for n in range(orders):
         over_credit = n % 10 == 3
         short = n % 10 == 7 and bool(scarce_left)
@@ -125,12 +126,35 @@ async def build_order_world(
             lines.append((scarce_left.pop(), SCARCE_ORDERED))
         if drop_ship:
             lines.append((rng.choice(world.drop_ship), rng.randint(1, 4)))
-        header = {
-            "AccountId": account,
+        po = f"DRILL-{70000 + n}" if drill else f"PO-{70000 + n}"
+        planned.append(Planned(account, po, lines, over_credit, short, drop_ship, drill))
+    world.orders = await activate_orders(crm, world, planned)
+    return world
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """An order a sales rep is about to key in: account, PO, (SKU, quantity) lines, and what the rules should do."""
+
+    account: str
+    po: str
+    lines: list[tuple[str, int]]
+    over_credit: bool = False
+    short: bool = False
+    drop_ship: bool = False
+    drill: bool = False
+
+
+async def activate_orders(crm: CrmUser, world: OrderWorld, planned: Sequence[Planned]) -> list[PlannedOrder]:
+    """Key the orders into Salesforce as drafts with their products, then activate them (as a sales rep would)."""
+    pricebook = world.pricebook_entries[world.stocked[0]]["Pricebook2Id"]
+    headers = [
+        {
+            "AccountId": order.account,
             "Pricebook2Id": pricebook,
             "EffectiveDate": datetime.now(UTC).date().isoformat(),
             "Status": "Draft",
-            "PoNumber": f"DRILL-{70000 + n}" if drill else f"PO-{70000 + n}",
+            "PoNumber": order.po,
             "CurrencyIsoCode": "USD",
             "ShippingStreet": f"{100 + n} Distribution Dr",
             "ShippingCity": "Columbus",
@@ -138,8 +162,10 @@ async def build_order_world(
             "ShippingPostalCode": "43215",
             "ShippingCountry": "US",
         }
-        planned.append((header, lines, over_credit, short, drop_ship, drill))
-    order_ids = await crm.create_many("Order", [header for header, *_ in planned])
+        for n, order in enumerate(planned)
+    ]
+    order_ids = await crm.create_many("Order", headers)
+    entries = world.pricebook_entries
     items = [
         {
             "OrderId": order_id,
@@ -147,17 +173,16 @@ async def build_order_world(
             "Quantity": quantity,
             "UnitPrice": entries[sku]["UnitPrice"],
         }
-        for order_id, (_, lines, *_) in zip(order_ids, planned, strict=True)
-        for sku, quantity in lines
+        for order_id, order in zip(order_ids, planned, strict=True)
+        for sku, quantity in order.lines
     ]
     await crm.create_many("OrderItem", items)
     await crm.update_many("Order", [{"Id": order_id, "Status": "Activated"} for order_id in order_ids])
     numbers = {row["Id"]: row["OrderNumber"] for row in await crm.query("SELECT Id, OrderNumber FROM Order")}
-    world.orders = [
-        PlannedOrder(order_id, f"SF-{numbers[order_id]}", over_credit, short, drop_ship, drill)
-        for order_id, (_, _, over_credit, short, drop_ship, drill) in zip(order_ids, planned, strict=True)
+    return [
+        PlannedOrder(order_id, f"SF-{numbers[order_id]}", o.over_credit, o.short, o.drop_ship, o.drill)
+        for order_id, o in zip(order_ids, planned, strict=True)
     ]
-    return world
 
 
 async def _parties_by_crm_account(runtime: Runtime, account_ids: Sequence[str]) -> list[str]:

@@ -8,7 +8,8 @@ Afterwards both systems are checked against each other: nothing lost, nothing du
 Then order-to-cash: sales reps activate orders in Salesforce; quote-to-order checks each against the ERP's credit,
 prices and stock, creates and confirms the Tryton sale, ships what is in stock, backorders the rest, buys drop-ship
 lines from a supplier (played by the demo, answering half its purchase orders with ship notices), posts invoices,
-and keeps the Salesforce order's status, shipments and invoices current.
+and keeps the Salesforce order's status, shipments and invoices current. Last, one drop-ship order goes to the
+supplier as an EDI partner: 850 into its SFTP mailbox, 855 and 856 back, delivered and invoiced in Tryton.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from crossdock.bootstrap import Runtime, bootstrap
 from crossdock.config import load_settings
 from crossdock.demo.actors import CrmUser, ErpUser, crm_accounts
+from crossdock.demo.edi_day import play_edi_drop_ship
 from crossdock.demo.landscape import Landscape
 from crossdock.demo.orders import SupplierActor, build_order_world, check_orders, order_settings
 from crossdock.ports.store import ExceptionStatus
@@ -80,8 +82,16 @@ async def play_orders(runtime: Runtime, crm: CrmUser, say: Say, rng: random.Rand
     outcomes = ", ".join(f"{count} {status}" for status, count in sorted(check.outcomes.items()))
     say(f"Orders settled: {outcomes}; the supplier answered {len(supplier.answered)} of {len(supplier.seen)} POs.")
     example = next((o.number for o in world.orders if o.drop_ship and not o.over_credit and not o.drill), None)
+    config = runtime.settings.config_file
+    assert config is not None, "the demo's runtime is read from its landscape's crossdock.yaml"
+    edi = await play_edi_drop_ship(config, config.parent, crm, world)
+    say(
+        f"Order {edi['order']} went to the supplier over EDI: an 850 in its SFTP mailbox, its 855 and 856 back "
+        f"({', '.join(edi['received_from_supplier'])}); the drop shipment is {edi['drop_shipment']} in Tryton and "
+        f"the order {edi['status']}."
+    )
     if example:
-        say(f"Follow one across systems: crossdock --config {runtime.settings.config_file} trace order {example}")
+        say(f"Follow one across systems: crossdock --config {config} trace order {example}")
     return {
         "orders": len(world.orders),
         "outcomes": check.outcomes,
@@ -89,6 +99,7 @@ async def play_orders(runtime: Runtime, crm: CrmUser, say: Say, rng: random.Rand
         "problems": check.problems[:20],
         "purchase_orders": len(supplier.seen),
         "ship_notices": len(supplier.answered),
+        "edi": edi,
     }
 
 

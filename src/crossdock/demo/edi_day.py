@@ -1,0 +1,102 @@
+"""The demo's drop-ship order over EDI: the supplier gets an 850 in its SFTP mailbox and answers with an 855 and an
+856, as a real supplier's EDI system would, and the order is delivered and invoiced in Tryton.
+
+It runs Crossdock once more on the same landscape, with the supplier configured as an EDI partner (its mailbox on a
+local SFTP server, the host key pinned, the password in an environment variable). The partner flow reads the log
+from its start, so the day's earlier drop-ship purchase orders go out as 850s too, and the supplier answers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crossdock.bootstrap import bootstrap
+from crossdock.config import load_settings
+from crossdock.demo.actors import CrmUser
+from crossdock.demo.orders import OrderWorld, Planned, activate_orders
+from crossdock.edi.x12 import InterchangeParties
+from crossdock.orders import documents
+from crossdock.ports.store import ProcessState
+from crossdock.sandbox.edi_supplier import ScriptedSupplier
+from crossdock.sandbox.sftp import SftpSandbox, SftpUser
+
+PASSWORD_ENV = "CROSSDOCK_DEMO_SUPPLIER_SFTP_PASSWORD"  # noqa: S105 (the variable's name, not a password)
+SETTLE_S = 180
+
+
+def partner_entry(sandbox: SftpSandbox, supplier_id: str) -> dict[str, Any]:
+    """The supplier's `partners:` entry: its X12 ids, its mailbox on the sandbox, 24 h for its 855."""
+    return {
+        "role": "supplier",
+        "canonical_id": supplier_id,
+        "name": "Acme Industrial Supply",
+        "x12": {"partner": {"id": "ACMESUPPLY"}, "us": {"id": "CROSSDOCK"}},
+        "sftp": {
+            "host": "127.0.0.1",
+            "port": sandbox.port,
+            "username": "acme",
+            "password": f"env:{PASSWORD_ENV}",
+            "host_key_fingerprint": sandbox.fingerprint,
+            "allowed_hosts": ["127.0.0.1"],
+            "take_older_than_s": 0,
+        },
+        "sla": {"acknowledgement_within_h": 24},
+    }
+
+
+def _config_with_partner(config_path: Path, workdir: Path, entry: dict[str, Any]) -> Path:
+    config = yaml.safe_load(config_path.read_text())
+    config["partners"] = {"acme": entry}
+    with_partner = workdir / "crossdock-edi.yaml"
+    with_partner.write_text(yaml.safe_dump(config, sort_keys=False))
+    return with_partner
+
+
+async def play_edi_drop_ship(config_path: Path, workdir: Path, crm: CrmUser, world: OrderWorld) -> dict[str, Any]:
+    """One drop-ship order through the supplier over EDI; what became of it."""
+    os.environ.setdefault(PASSWORD_ENV, secrets.token_urlsafe(18))
+    password = os.environ[PASSWORD_ENV]
+    account = world.accounts[len(world.tight_accounts)]
+    [order] = await activate_orders(
+        crm, world, [Planned(account, "PO-EDI-1", [(world.drop_ship[0], 2)], drop_ship=True)]
+    )
+    async with SftpSandbox(workdir / "sftp", users=[SftpUser("acme", password=password)]) as sandbox:
+        supplier_id = f"erp:supplier:{world.supplier_party}"
+        with_partner = await asyncio.to_thread(
+            _config_with_partner, config_path, workdir, partner_entry(sandbox, supplier_id)
+        )
+        runtime = await bootstrap(load_settings(with_partner))
+        home = sandbox.home("acme")
+        supplier = ScriptedSupplier(
+            home, supplier_id, InterchangeParties(sender_id="ACMESUPPLY", receiver_id="CROSSDOCK")
+        )
+        try:
+            worker = runtime.worker("demo-edi")
+            engine = runtime.process_engine(with_definitions=False)
+            deadline = time.monotonic() + SETTLE_S
+            while time.monotonic() < deadline:
+                await worker.run_once()
+                supplier.run_once()
+                view = engine.find("quote_to_order", order.number)
+                if view is not None and view.state is ProcessState.COMPLETED:
+                    break
+            sale = await runtime.order_systems().erp.find_sale(order.number)
+            processed = sorted(p.name for p in await asyncio.to_thread(list, (home / "processed").iterdir()))
+            sent = sorted(p.name for p in await asyncio.to_thread(list, (home / "outbound").iterdir()))
+        finally:
+            await runtime.close()
+    drop_shipped = [s for s in (sale.shipments if sale else ()) if s.kind.value == "drop_ship"]
+    return {
+        "order": order.number,
+        "status": documents.order_status(sale).value if sale else "no sale",
+        "drop_shipment": drop_shipped[0].state.value if drop_shipped else None,
+        "sent_to_supplier": [name for name in sent if name.startswith(("850_", "997_"))],
+        "received_from_supplier": processed,
+    }
