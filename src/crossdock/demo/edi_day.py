@@ -23,6 +23,7 @@ from crossdock.demo.actors import CrmUser
 from crossdock.demo.orders import OrderWorld, Planned, activate_orders
 from crossdock.edi.x12 import InterchangeParties
 from crossdock.orders import documents
+from crossdock.ports.partners import DocumentDirection
 from crossdock.ports.store import ProcessState
 from crossdock.sandbox.edi_supplier import ScriptedSupplier
 from crossdock.sandbox.sftp import SftpSandbox, SftpUser
@@ -88,6 +89,15 @@ async def play_edi_drop_ship(config_path: Path, workdir: Path, crm: CrmUser, wor
                 if view is not None and view.state is ProcessState.COMPLETED:
                     break
             sale = await runtime.order_systems().erp.find_sale(order.number)
+            purchases = [p.number or p.purchase_id for p in (sale.purchases if sale else ())]
+            with runtime.store.unit_of_work(read_only=True) as uow:
+                answered = [
+                    d.answered_at is not None
+                    for number in purchases
+                    for d in uow.partners.find("acme", DocumentDirection.OUTBOUND, "850", number)
+                ]
+            board = runtime.order_systems().crm
+            crm_status = (await board.read_order_status(order.crm_id)).status if board is not None else None
             processed = sorted(p.name for p in await asyncio.to_thread(list, (home / "processed").iterdir()))
             sent = sorted(p.name for p in await asyncio.to_thread(list, (home / "outbound").iterdir()))
         finally:
@@ -96,6 +106,8 @@ async def play_edi_drop_ship(config_path: Path, workdir: Path, crm: CrmUser, wor
     return {
         "order": order.number,
         "status": documents.order_status(sale).value if sale else "no sale",
+        "crm_status": crm_status,
+        "850_answered": bool(answered) and all(answered),  # the supplier's 855 came back for its purchase
         "drop_shipment": drop_shipped[0].state.value if drop_shipped else None,
         "sent_to_supplier": [name for name in sent if name.startswith(("850_", "997_"))],
         "received_from_supplier": processed,

@@ -147,6 +147,8 @@ class Planned:
 
 async def activate_orders(crm: CrmUser, world: OrderWorld, planned: Sequence[Planned]) -> list[PlannedOrder]:
     """Key the orders into Salesforce as drafts with their products, then activate them (as a sales rep would)."""
+    if not planned:
+        return []
     pricebook = world.pricebook_entries[world.stocked[0]]["Pricebook2Id"]
     headers = [
         {

@@ -13,6 +13,7 @@ import pytest
 
 from crossdock.bootstrap import Runtime, bootstrap
 from crossdock.config import Settings
+from crossdock.demo.edi_day import PASSWORD_ENV, partner_entry
 from crossdock.edi.x12 import InterchangeParties
 from crossdock.events.envelope import CloudEvent, event_type
 from crossdock.model.addresses import Address, AddressKind
@@ -22,7 +23,6 @@ from crossdock.partners.service import PartnerService
 from crossdock.ports.partners import DocumentDirection
 from crossdock.sandbox.edi_supplier import ScriptedSupplier
 from crossdock.sandbox.sftp import SftpSandbox, SftpUser
-from tests.support.partners import PARTNER_PASSWORD_ENV, supplier_entry
 
 PASSWORD = "acme-edi-Pa55"
 SUPPLIER_ID = "sup-acme"
@@ -39,14 +39,14 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
-    monkeypatch.setenv(PARTNER_PASSWORD_ENV, PASSWORD)
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     async with SftpSandbox(tmp_path / "sftp", users=[SftpUser("acme", password=PASSWORD)]) as sandbox:
         settings = Settings(
             database_url=f"sqlite:///{tmp_path / 'store.db'}",
             event_log="sqlite",
             event_log_url=str(tmp_path / "log.db"),
             partitions=4,
-            partners={"acme": supplier_entry(sandbox, SUPPLIER_ID)},
+            partners={"acme": partner_entry(sandbox, SUPPLIER_ID)},
         )
         runtime = await bootstrap(settings)
         home = sandbox.home("acme")
