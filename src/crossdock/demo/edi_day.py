@@ -69,7 +69,7 @@ async def play_edi_drop_ship(config_path: Path, workdir: Path, crm: CrmUser, wor
         crm, world, [Planned(account, "PO-EDI-1", [(world.drop_ship[0], 2)], drop_ship=True)]
     )
     async with SftpSandbox(workdir / "sftp", users=[SftpUser("acme", password=password)]) as sandbox:
-        supplier_id = f"erp:supplier:{world.supplier_party}"
+        supplier_id = documents.supplier_id("erp", world.supplier_party)
         with_partner = await asyncio.to_thread(
             _config_with_partner, config_path, workdir, partner_entry(sandbox, supplier_id)
         )

@@ -184,6 +184,11 @@ def invoice_document(order: SalesOrder, invoice: ErpInvoice) -> Invoice:
     )
 
 
+def supplier_id(erp_system: str, erp_supplier: str | int) -> str:
+    """The canonical id of a supplier known only by its ERP id (suppliers have no master-data flow yet)."""
+    return f"{erp_system}:supplier:{erp_supplier}"
+
+
 def purchase_document(order: SalesOrder, purchase: ErpPurchase, supplier_id: str, ordered_on: date) -> PurchaseOrder:
     """A drop-ship purchase order issued to a supplier for the order's lines, in canonical form."""
     by_sku = {line.sku: line for line in order.lines}

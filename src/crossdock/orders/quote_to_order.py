@@ -411,7 +411,7 @@ class _OrderRun:
             purchases = await self.erp.order_drop_ship(sale_id)
             issued = []
             for po in purchases:
-                supplier_id = f"{self.erp.system}:supplier:{po.supplier_id}"
+                supplier_id = documents.supplier_id(self.erp.system, po.supplier_id)
                 document = documents.purchase_document(self.order, po, supplier_id, today)
                 # The hook for partner connectivity: a consumer of purchase_order.issued sends the 850.
                 self.emit("purchase_order", "issued", document.id, document.model_dump(mode="json"))
