@@ -20,6 +20,26 @@ class EgressRefusedError(ValueError):
     """A URL points where Crossdock must not call without explicit permission; the message says how to allow it."""
 
 
+class EgressUnresolvedError(EgressRefusedError):
+    """A URL's host does not resolve right now: nothing was checked, so nothing may be sent (try again later)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedUrl:
+    """Where to send a request so that it goes to the address that was checked.
+
+    Checking a name and letting the HTTP client resolve it again leaves a gap: a DNS answer with a short TTL can
+    say "public" to the check and "169.254.169.254" to the connect (DNS rebinding). `url` has the checked address
+    as its host; `host` is the original authority for the `Host` header, and `sni_hostname` the name TLS must
+    present and verify the certificate for (https only). Both are None when nothing was pinned (an allow-listed
+    host, private networks allowed, or an address literal).
+    """
+
+    url: str
+    host: str | None = None
+    sni_hostname: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class EgressPolicy:
     """Whether private addresses are allowed, and hosts allowed whatever they resolve to."""
@@ -40,6 +60,39 @@ class EgressPolicy:
         if not host:
             raise EgressRefusedError(f"{owner}: {url!r} has no host")
         self.check_host(host, port or (443 if parts.scheme == "https" else 80), owner=owner, shown=url)
+
+    def pin(self, url: str, *, owner: str) -> PinnedUrl:
+        """`check` the URL, and answer it with its host replaced by the address checked (see PinnedUrl)."""
+        self.check(url, owner=owner)
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if self.allow_private_network or host.lower() in {h.lower() for h in self.allowed_hosts}:
+            return PinnedUrl(url)
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return PinnedUrl(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = _addresses(host, port)
+        if not addresses:
+            raise EgressUnresolvedError(f"{owner}: {host} does not resolve now; it is tried again later")
+        for address in addresses:  # resolved again: the answer may differ from the one `check` saw
+            if not address.is_global or address.is_multicast:
+                raise EgressRefusedError(
+                    f"{owner}: {url} resolves to {address}, a {_kind(address)} address; Crossdock does not call "
+                    "private or internal addresses unless told to"
+                )
+        address = addresses[0]
+        literal = f"[{address}]" if address.version == 6 else str(address)
+        userinfo, _, authority = parts.netloc.rpartition("@")
+        netloc = (f"{userinfo}@" if userinfo else "") + literal + (f":{parts.port}" if parts.port else "")
+        return PinnedUrl(
+            parts._replace(netloc=netloc).geturl(),
+            host=authority,
+            sni_hostname=host if parts.scheme == "https" else None,
+        )
 
     def check_host(self, host: str, port: int, *, owner: str, shown: str | None = None) -> None:
         """Raise EgressRefusedError if `host` may not be reached (for protocols other than http: SFTP, AS2)."""

@@ -35,7 +35,7 @@ import orjson
 
 from crossdock.events.envelope import CloudEvent
 from crossdock.ports.api import DeliveryState, SubscriptionState, WebhookDelivery, WebhookSubscription
-from crossdock.ports.egress import EgressPolicy, EgressRefusedError
+from crossdock.ports.egress import EgressPolicy, EgressRefusedError, EgressUnresolvedError, PinnedUrl
 from crossdock.ports.event_log import EventLog
 from crossdock.ports.store import Store, UnitOfWork
 from crossdock.webhooks.schedule import RetrySchedule, parse_retry_after
@@ -230,7 +230,11 @@ class WebhookDispatcher:
                     await asyncio.to_thread(self._settle, [delivery], DeliveryState.FAILED, signed)
                     report.failed += 1
                     return
-                outcome = await self._attempt(subscription.url, delivery, signed)
+                if isinstance(signed, _Outcome):
+                    outcome = signed
+                else:
+                    target, headers = signed
+                    outcome = await self._attempt(target, delivery, headers)
                 if outcome.status == 410:
                     gone.set()
                 report.add(await asyncio.to_thread(self._record, subscription, delivery, outcome))
@@ -241,32 +245,39 @@ class WebhookDispatcher:
 
     async def _signed_headers(
         self, subscription: WebhookSubscription, delivery: WebhookDelivery
-    ) -> dict[str, str] | str:
-        """The attempt's headers, or why it may not be sent (then it fails at once: no retry can fix it)."""
-        # Checked again before every send: a name that resolved to a public address when the partner registered
-        # it may resolve to an internal one now.
+    ) -> tuple[PinnedUrl, dict[str, str]] | _Outcome | str:
+        """Where to send the attempt and its headers; an outcome to record when the host does not resolve now
+        (retried later); or why it may not be sent (then it fails at once: no retry can fix it)."""
+        # Checked again before every send, and sent to the address checked: a name that resolved to a public
+        # address when the partner registered it may resolve to an internal one now.
         try:
-            await asyncio.to_thread(self._egress.check, subscription.url, owner="webhook URL")
+            pinned = await asyncio.to_thread(self._egress.pin, subscription.url, owner="webhook URL")
+        except EgressUnresolvedError as exc:
+            return _Outcome(None, f"could not reach the receiver: {exc}")
         except EgressRefusedError as exc:
             return f"not sent: {exc}"
         try:
-            return headers_for(subscription.secret, delivery.id, self._clock(), delivery.payload)
+            return pinned, headers_for(subscription.secret, delivery.id, self._clock(), delivery.payload)
         except ValueError as exc:  # a damaged secret must not stop the other subscriptions' webhooks
             return f"not signed: {exc}; rotate the subscription's secret"
 
-    async def _attempt(self, url: str, delivery: WebhookDelivery, headers: dict[str, str]) -> _Outcome:
+    async def _attempt(self, target: PinnedUrl, delivery: WebhookDelivery, headers: dict[str, str]) -> _Outcome:
         headers = headers | {"content-type": "application/json"}
+        if target.host is not None:
+            headers["host"] = target.host
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
         try:
             # httpx's timeouts bound each read and write; the overall timeout bounds a receiver that trickles.
             async with (
                 asyncio.timeout(TOTAL_TIMEOUT_S),
                 self._http.stream(
                     "POST",
-                    url,
+                    target.url,
                     content=delivery.payload,
                     headers=headers,
                     timeout=self._timeout,
                     follow_redirects=False,
+                    extensions=extensions,
                 ) as response,
             ):
                 body = await _head_of(response)

@@ -311,6 +311,34 @@ async def test_a_url_refused_at_send_time_fails_without_a_request(rig: Rig) -> N
     assert rig.subscription(subscription).state is SubscriptionState.ACTIVE
 
 
+async def test_a_webhook_goes_to_the_address_its_check_resolved(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DNS rebinding: the request must not resolve the name again after the check (it could point inside by then).
+    subscription = rig.subscribe("/hook", ["*"], partner="acme")
+    with rig.store.unit_of_work() as uow:
+        uow.webhooks.update_subscription(replace(subscription, url="https://hooks.acme.example/hook"))
+        uow.commit()
+    monkeypatch.setattr(
+        "crossdock.ports.egress.socket.getaddrinfo",
+        lambda host, port, *a, **k: [(2, 1, 6, "", ("93.184.215.14", port))],
+    )
+    seen: list[httpx.Request] = []
+    receiver = rig.receiver
+
+    def capture(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return receiver(request)
+
+    rig.http = httpx.AsyncClient(transport=httpx.MockTransport(capture))
+    await rig.publish(order_event(partner="acme"))
+
+    report = await rig.make_dispatcher(egress=EgressPolicy()).run_pass()
+
+    assert report.delivered == 1
+    [request] = seen
+    assert (request.url.host, request.headers["host"]) == ("93.184.215.14", "hooks.acme.example")
+    assert request.extensions["sni_hostname"] == "hooks.acme.example"
+
+
 async def test_sends_overlap_but_never_more_than_allowed_per_endpoint(rig: Rig) -> None:
     in_flight: dict[str, int] = {"all": 0}
     peaks: dict[str, int] = {}
