@@ -17,16 +17,26 @@ from crossdock.mapping.paths import get_path, put_path
 from crossdock.mapping.rules import FieldRule
 from crossdock.mapping.spec import MappingSpec
 from crossdock.mapping.transforms import Coercion, Fn, Transform, describe, to_str
+from crossdock.model.addresses import e164
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
+def _e164(value: Any) -> Any:
+    return e164(value) if isinstance(value, str) else value
+
+
 class Expression:
-    """A JSONata expression compiled once; evaluating it returns plain JSON values."""
+    """A JSONata expression compiled once; evaluating it returns plain JSON values.
+
+    Besides JSONata's own functions, expressions may call `$e164(number)`: an international phone number in E.164
+    (`crossdock.model.addresses.e164`), so that systems formatting one number differently agree on it.
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._compiled = jsonata.Jsonata(text)
+        self._compiled.register_lambda("e164", _e164)
 
     def __call__(self, record: dict[str, Any]) -> Any:
         """Evaluate against a record (or a list element)."""

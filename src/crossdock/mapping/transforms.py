@@ -16,12 +16,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from crossdock.mapping.errors import DataError
+from crossdock.model.addresses import e164
 
 Fn = Callable[[Any], Any]
 
 # Names of transforms that take no argument; the compiler inlines the str methods among them.
 SIMPLE_TRANSFORMS = {"trim": "strip", "upper": "upper", "lower": "lower"}
-PLAIN_TRANSFORMS = (*SIMPLE_TRANSFORMS, "upper_first")
+# e164: an international phone number in E.164 (`model.addresses.e164`): one number, however a system formats it.
+PLAIN_TRANSFORMS = (*SIMPLE_TRANSFORMS, "upper_first", "e164")
 ARG_TRANSFORMS = ("join", "split", "match", "prefix", "suffix", "strip_prefix")
 TYPES = ("str", "int", "float", "decimal", "bool", "date", "datetime")
 
@@ -65,6 +67,7 @@ class Transform:
         arg = self.arg
         bodies: dict[str, Callable[[str], str]] = {
             "upper_first": lambda text: text[:1].upper() + text[1:],
+            "e164": e164,
             "prefix": lambda text: arg + text,
             "suffix": lambda text: text + arg,
             "strip_prefix": lambda text: text.removeprefix(arg),

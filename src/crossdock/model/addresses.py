@@ -6,6 +6,7 @@ import re
 from enum import StrEnum
 from typing import Self
 
+import phonenumbers
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from crossdock.model.common import CanonicalModel
@@ -110,11 +111,33 @@ class ContactPoint(CanonicalModel):
         channel = info.data.get("channel")
         if channel == ContactChannel.EMAIL and not _EMAIL.fullmatch(value):
             raise ValueError(f"{value!r} is not an e-mail address")
-        if channel in (ContactChannel.PHONE, ContactChannel.MOBILE, ContactChannel.FAX) and not _PHONE.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not a phone number; use digits, spaces, + ( ) - . / and an optional 'ext 123'"
-            )
+        if channel in (ContactChannel.PHONE, ContactChannel.MOBILE, ContactChannel.FAX):
+            if not _PHONE.fullmatch(value):
+                raise ValueError(
+                    f"{value!r} is not a phone number; use digits, spaces, + ( ) - . / and an optional 'ext 123'"
+                )
+            return e164(value)
         return value
+
+
+def e164(value: str) -> str:
+    """An international number (one that starts with +) in E.164, its extension kept as ` ext N`; other numbers
+    as given (without a country their digits mean nothing certain).
+
+    Systems write one number their own way: Tryton formats it ("+1 404-555-0147"), a CRM keeps what a person typed
+    ("+1 (404) 555 0147"). In canonical terms they must be one value, or every system's formatting would read as
+    a change to the number and travel back to the others.
+    """
+    if not value.startswith("+"):
+        return value
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(number):
+        return value
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{formatted} ext {number.extension}" if number.extension else formatted
 
 
 def emails(points: list[ContactPoint]) -> list[str]:
