@@ -24,6 +24,7 @@ import yaml
 
 from crossdock.config import load_settings
 from crossdock.connectors.recording.client import RecordingFile
+from crossdock.demo.landscape import GOVERNANCE
 from crossdock.events.envelope import CloudEvent
 from crossdock.ports.event_log import EventLog
 from crossdock.sync.flow import system_source
@@ -50,6 +51,7 @@ def _config(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Pat
             {
                 "name": "fault",
                 "source": {"system": "feed", "entity": "customer"},
+                "governance": {**GOVERNANCE, "business_owner": "Fault drills", "system_of_record": "feed"},
                 "targets": [
                     {
                         "system": "sink",

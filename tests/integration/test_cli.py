@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from crossdock.demo.landscape import GOVERNANCE
 from crossdock.events.envelope import CloudEvent
 
 
@@ -32,6 +33,7 @@ def write_config(tmp_path: Path, **extra: object) -> Path:
             {
                 "name": "customers",
                 "source": {"system": "crm", "entity": "customer"},
+                "governance": {**GOVERNANCE, "business_owner": "Sales Operations", "system_of_record": "crm"},
                 "targets": [
                     {"system": "erp", "entity": "customer", "retry": {"max_attempts": 2, "initial_backoff_s": 0.01}}
                 ],

@@ -500,10 +500,7 @@ def test_example_config_loads() -> None:
     assert settings.ownership["customer"]["credit_limit"] == "erp"
     assert settings.ownership["customer"]["name"] == "crm"
     for flow in settings.flows:
-        assert flow.business_owner
-        assert flow.technical_owner
-        assert flow.system_of_record
-        assert flow.criticality
+        assert flow.governance.missing() == []  # `crossdock lint` passes the shipped example
 
 
 def test_api_secrets_are_references_never_values(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""One ASGI middleware for what every response needs: the body size limit, the correlation id, the headers that
-dependencies decided (rate limits), deprecation notices, and `nosniff`.
+"""One ASGI middleware for what every response needs: the body size limit, the correlation id, the request's span
+(continuing a caller's `traceparent`), the headers that dependencies decided (rate limits), deprecation notices,
+and `nosniff`.
 
 Plain ASGI rather than Starlette's BaseHTTPMiddleware: it runs on every request, and wrapping `send` costs
 almost nothing where BaseHTTPMiddleware would copy each response through a stream.
@@ -14,12 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
+from opentelemetry.trace import INVALID_SPAN, Span
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crossdock.api.auth import EXTRA_HEADERS
 from crossdock.api.problems import PROBLEM_JSON, TYPE_BASE
+from crossdock.observability import logs, tracing
 
 CORRELATION_HEADER = b"x-correlation-id"
+TRACEPARENT_HEADER = b"traceparent"
+# Scrapes and health checks come every few seconds and tell nothing about the business: no trace for them.
+_UNTRACED = frozenset({"/metrics", "/healthz"})
 # Correlation ids for requests that bring none: unique per process and cheap (uuid4 costs a syscall a request).
 _PREFIX = uuid.uuid4().hex[:12]
 _COUNTER = itertools.count(1)
@@ -56,7 +62,38 @@ class ApiMiddleware:
             return
         headers = dict(scope["headers"])
         correlation = headers.get(CORRELATION_HEADER, b"")[:100] or f"{_PREFIX}{next(_COUNTER):08x}".encode()
-        scope.setdefault("state", {})["correlation_id"] = correlation.decode("latin-1")
+        correlation_id = correlation.decode("latin-1")
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        # A caller that traces its own work sends `traceparent`: the request's span continues that trace.
+        caller_trace = headers.get(TRACEPARENT_HEADER)
+        method = scope["method"]
+        if scope["path"] in _UNTRACED:
+            with logs.correlation(correlation_id):
+                await self._handle(scope, receive, send, headers, correlation, INVALID_SPAN)
+            return
+        with (
+            logs.correlation(correlation_id),
+            tracing.request_span(
+                method,
+                traceparent=caller_trace.decode("latin-1") if caller_trace else None,
+                attributes={
+                    "http.request.method": method,
+                    "url.path": scope["path"],
+                    tracing.CORRELATION_ID: correlation_id,
+                },
+            ) as current,
+        ):
+            await self._handle(scope, receive, send, headers, correlation, current)
+
+    async def _handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[bytes, bytes],
+        correlation: bytes,
+        current: Span,
+    ) -> None:
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await self._refuse(
@@ -86,10 +123,17 @@ class ApiMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # The route's template, not the path: an order id in a label would grow without end.
+                route = getattr(scope.get("route"), "path", "unmatched")
+                status = message["status"]
                 if self.observe is not None:
-                    # The route's template, not the path: an order id in a label would grow without end.
-                    route = getattr(scope.get("route"), "path", "unmatched")
-                    self.observe(scope["method"], route, message["status"], time.perf_counter() - started)
+                    self.observe(scope["method"], route, status, time.perf_counter() - started)
+                if current.is_recording():
+                    current.update_name(f"{scope['method']} {route}")
+                    current.set_attribute("http.route", route)
+                    current.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        tracing.mark_error(current, f"answered {status}")
                 extra: list[tuple[bytes, bytes]] = [
                     (b"x-correlation-id", correlation),
                     (b"x-content-type-options", b"nosniff"),

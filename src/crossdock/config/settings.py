@@ -18,7 +18,9 @@ from crossdock.config.sections import (
     ApiConfig,
     EventLogBackend,
     FlowConfig,
+    MdmConfig,
     Name,
+    ObservabilityConfig,
     OrdersConfig,
     PartnerConfig,
     SystemConfig,
@@ -60,6 +62,10 @@ class Settings(BaseSettings):
     api: ApiConfig = Field(default_factory=ApiConfig)
     # Trading partners by name: EDI over SFTP today.
     partners: dict[Name, PartnerConfig] = Field(default_factory=dict)
+    # Traces (kept for the console, OTLP when configured), metrics and log format.
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    # Master data for customers (duplicate gate, survivorship, merges); without it, no capture is held.
+    mdm: MdmConfig | None = None
 
     _config_file: Path | None = PrivateAttr(default=None)
 
@@ -167,8 +173,9 @@ class Settings(BaseSettings):
                         "remove this target; a flow never writes to the system it reads from",
                         ("flows", index, "targets", number),
                     )
-            if flow.system_of_record is not None and flow.system_of_record not in self.systems:
-                raise undeclared(flow.system_of_record, ("flows", index, "system_of_record"))
+            record = flow.governance.system_of_record
+            if record is not None and record not in self.systems:
+                raise undeclared(record, ("flows", index, "governance", "system_of_record"))
         for entity, attributes in self.ownership.items():
             for attribute, system in attributes.items():
                 if system not in self.systems:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import orjson
 
 from crossdock.events.envelope import CloudEvent
+from crossdock.observability import tracing
 from crossdock.ports.connector import ConnectorError, ErrorKind
 from crossdock.ports.store import (
     InstanceChange,
@@ -386,7 +387,10 @@ class ProcessContext:
                 row = replace(row, compensable=True, status=StepStatus.STARTED)
                 await run.commit([row])
         try:
-            value, events = await run.attempt(seq, fn, f"the result of step {name!r}")
+            with tracing.span(
+                f"step {name}", attributes={"crossdock.process.seq": seq, "crossdock.process.attempt": row.attempts + 1}
+            ):
+                value, events = await run.attempt(seq, fn, f"the result of step {name!r}")
         except Exception as error:
             policy = retry or run.definition.retry
             failed = await run.failed_attempt(row, error, policy, ProcessState.RUNNABLE)
@@ -513,7 +517,8 @@ class ProcessContext:
         if run.halt is not None:
             raise run.halt
         seq = run.running.seq if run.running is not None else run.next_seq
-        stored = replace(event, id=run.event_id(seq))
+        # Events a step emits carry its trace context, so their consumers continue the order's trace.
+        stored = replace(event, id=run.event_id(seq), traceparent=event.traceparent or tracing.current_traceparent())
         entry = OutboxEntry(stored, run.instance.id, seq)
         if run.running is not None:
             run.running.events.append(entry)

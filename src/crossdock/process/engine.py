@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crossdock.events.envelope import new_event_id
+from crossdock.observability import tracing
 from crossdock.ports.event_log import EventLog
 from crossdock.ports.store import ProcessInstance, ProcessSignal, ProcessState, Store, UnitOfWork
 from crossdock.process import operator
@@ -81,7 +82,8 @@ class ProcessEngine:
         Idempotent: while an instance for (definition, business key) is live, starting again returns its id (a
         partial unique index holds this across workers). A finished instance also blocks a new start, and its
         id is returned, unless `restart_finished=True`: then a new instance starts. `instance_id` names the new
-        instance when the caller promised its id before starting it (an API's 202 answer).
+        instance when the caller promised its id before starting it (an API's 202 answer). The instance's runs
+        continue the trace of the span it is started in (intake starts it inside the submitted order's trace).
         """
         new = self._new_instance(definition, business_key, input, correlation_id, instance_id)
         with self.store.unit_of_work() as uow:
@@ -130,6 +132,7 @@ class ProcessEngine:
             wake_at=now,
             created_at=now,
             updated_at=now,
+            traceparent=tracing.current_traceparent(),
         )
 
     # --- running ---

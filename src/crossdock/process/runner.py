@@ -14,6 +14,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
+from crossdock.observability import tracing
 from crossdock.ports.store import (
     BusinessException,
     ExceptionClass,
@@ -59,19 +60,32 @@ class Runner:
             return
         run = Run(instance, definition, steps, self._writer, self._clock)
         self.active[instance.id] = run
-        try:
-            if instance.state is ProcessState.COMPENSATING:
-                await self._compensate(run)
-            else:
-                await self._forward(run)
-        except LeaseLost:
-            logger.info("process %s: lease lost (taken over or cancelled); run abandoned", instance.id)
-        except JournalDown as error:
-            logger.warning(
-                "process %s: journal write failed, run abandoned until the lease expires: %s", instance.id, error
-            )
-        finally:
-            self.active.pop(instance.id, None)
+        # Every run of the instance, days apart or on another worker, joins the trace it was started in.
+        with tracing.span(
+            f"process {instance.definition}",
+            parent=tracing.context_from_traceparent(instance.traceparent),
+            attributes={
+                "crossdock.process.instance_id": instance.id,
+                "crossdock.process.definition": instance.definition,
+                "crossdock.process.version": instance.version,
+                "crossdock.process.resumed_from": instance.state.value,
+                tracing.BUSINESS_KEY: instance.business_key,
+            },
+        ) as current:
+            try:
+                if instance.state is ProcessState.COMPENSATING:
+                    await self._compensate(run)
+                else:
+                    await self._forward(run)
+            except LeaseLost:
+                logger.info("process %s: lease lost (taken over or cancelled); run abandoned", instance.id)
+            except JournalDown as error:
+                tracing.mark_error(current, f"journal write failed: {error}")
+                logger.warning(
+                    "process %s: journal write failed, run abandoned until the lease expires: %s", instance.id, error
+                )
+            finally:
+                self.active.pop(instance.id, None)
 
     async def _forward(self, run: Run) -> None:
         ctx = ProcessContext(run)
@@ -141,7 +155,8 @@ class Runner:
                     started_at=self._clock(),
                 )
             try:
-                _, events = await run.attempt(comp_seq, compensation.undo, f"the result of {name!r}")
+                with tracing.span(f"step {name}", attributes={"crossdock.process.seq": comp_seq}):
+                    _, events = await run.attempt(comp_seq, compensation.undo, f"the result of {name!r}")
             except Exception as error:  # noqa: BLE001 - classified: retried, waited for, or failed for good
                 policy = compensation.retry or run.definition.retry
                 try:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from crossdock.observability.meters import DELIVERY_OUTCOMES, Meters
 from crossdock.sync.capture import CaptureRunner
 from crossdock.sync.deliver import DeliveryReport, DeliveryRunner
 
@@ -68,7 +69,9 @@ class Worker:
         *,
         services: Sequence[BackgroundService] = (),
         poll_interval_s: float = 1.0,
+        meters: Meters | None = None,
     ) -> None:
+        self._meters = meters
         self._captures = list(captures)
         self._deliveries = list(deliveries)
         self._services = list(services)
@@ -114,6 +117,7 @@ class Worker:
             while True:
                 delivered = await delivery.run_once(wait_s=0.05)
                 stats.add(delivered, delivery.flow.name)
+                self._count(delivery, delivered)
                 if delivered.fetched == 0:
                     break
         for service in self._services:
@@ -148,6 +152,15 @@ class Worker:
                 await self._pause(self._poll_interval_s * 5)
                 continue
             self.stats.add(report, runner.flow.name)
+            self._count(runner, report)
+
+    def _count(self, runner: DeliveryRunner, report: DeliveryReport) -> None:
+        if self._meters is not None:
+            self._meters.delivered(
+                runner.flow.name,
+                runner.target.system,
+                {outcome: getattr(report, outcome) for outcome in DELIVERY_OUTCOMES},
+            )
 
     async def _service_loop(self, service: BackgroundService) -> None:
         while not self._stopping.is_set():

@@ -9,6 +9,7 @@ revokes it.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from crossdock.connectors.salesforce.errors import (
     error_code,
 )
 from crossdock.connectors.salesforce.limits import ApiUsage, CallBudget, parse_limit_info
+from crossdock.observability import tracing
+from crossdock.observability.meters import CallReport
 from crossdock.ports.connector import ConnectorError, ErrorKind
 from crossdock.ports.egress import EgressPolicy, EgressRefusedError
 
@@ -37,6 +40,7 @@ COLLECTION_SIZE = 200
 """Records per composite sObject collection call, the API's maximum."""
 JWT_LIFETIME_S = 180  # Salesforce refuses assertions valid for more than three minutes
 _JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_API_PREFIX = re.compile(r"^/?services/data/v[0-9.]+/")
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -91,6 +95,8 @@ class SalesforceClient:
         """The org's clock at the last response (its `Date` header): capture windows follow it, not ours."""
         self.user_id: str | None = None
         """The integration user's id, from the token response's identity URL."""
+        self.failures = 0
+        """Calls that ended in an error (refused, timed out, unreachable)."""
 
     @property
     def api_version_path(self) -> str:
@@ -202,6 +208,40 @@ class SalesforceClient:
         headers: dict[str, str] | None = None,
     ) -> Any:
         """Send one API call (`path` absolute from the host, or relative to the API version) and return its JSON."""
+        template = _path_template(path)
+        with tracing.span(
+            f"salesforce {method} {template}",
+            kind=tracing.SpanKind.CLIENT,
+            attributes={"http.request.method": method, "url.path": template, tracing.SYSTEM: self.system},
+        ):
+            try:
+                return await self._request(method, path, params=params, body=body, headers=headers)
+            except ConnectorError:
+                self.failures += 1
+                raise
+
+    def call_report(self) -> CallReport:
+        """Crossdock's calls to the org so far (token requests included), and what is left of the 24-hour budget:
+        Crossdock's own budget when one is set, else the org's allocation as last reported."""
+        usage = self._budget.snapshot()
+        remaining, limit = None, None
+        if usage.budget is not None:
+            limit, remaining = usage.budget, max(0, usage.budget - usage.calls_24h)
+        elif usage.limit is not None and usage.used is not None:
+            limit, remaining = usage.limit, max(0, usage.limit - usage.used)
+        return CallReport(
+            calls=usage.calls + usage.token_requests, failures=self.failures, remaining=remaining, limit=limit
+        )
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None,
+        body: Any,
+        headers: dict[str, str] | None,
+    ) -> Any:
         delay = self._budget.admit()
         if delay > 0:
             await self._sleep(delay)
@@ -227,6 +267,9 @@ class SalesforceClient:
         url = self._url(path)
         content = orjson.dumps(body) if body is not None else None
         all_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+        traceparent = tracing.current_traceparent()
+        if traceparent is not None:
+            all_headers["traceparent"] = traceparent
         if content is not None:
             all_headers["Content-Type"] = "application/json"
         try:
@@ -481,3 +524,10 @@ def parse_datetime(text: str) -> datetime:
 def egress_policy(settings: SalesforceSettings) -> EgressPolicy:
     """Where this org's connector may call."""
     return EgressPolicy(settings.allow_private_network, settings.allowed_hosts)
+
+
+def _path_template(path: str) -> str:
+    """A call's path for span names: no query, no API version, and record ids (long segments with digits, such
+    as Salesforce ids and external ids) as `{id}`, so that names stay few."""
+    bare = _API_PREFIX.sub("", path.split("?", 1)[0]).strip("/")
+    return "/".join("{id}" if len(part) >= 12 and any(c.isdigit() for c in part) else part for part in bare.split("/"))

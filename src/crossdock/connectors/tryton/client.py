@@ -20,6 +20,8 @@ import orjson
 
 from crossdock.connectors.tryton.config import TrytonSettings
 from crossdock.connectors.tryton.wire import TrytonFault, decode, encode
+from crossdock.observability import tracing
+from crossdock.observability.meters import CallReport
 from crossdock.ports.connector import ConnectorError, ErrorKind
 
 Domain = list[Any]
@@ -68,6 +70,8 @@ class TrytonClient:
         self._uid: int | None = None
         self._context: dict[str, Any] = {}
         self.logins = 0
+        self.calls = 0
+        self.failures = 0
 
     @property
     def uid(self) -> int:
@@ -114,8 +118,21 @@ class TrytonClient:
     async def call(self, method: str, *params: Any, context: Mapping[str, Any] | None = None) -> Any:
         """Call `method` with `params` (and the user context plus `context` for model and wizard methods).
 
-        A UserWarning is acknowledged and the call repeated once, when `acknowledge_warnings` is on.
+        A UserWarning is acknowledged and the call repeated once, when `acknowledge_warnings` is on. One span
+        covers the call with its login, session renewal and warning acknowledgement.
         """
+        with tracing.span(
+            f"tryton {method}",
+            kind=tracing.SpanKind.CLIENT,
+            attributes={"rpc.system": "jsonrpc", "rpc.method": method, tracing.SYSTEM: self.system},
+        ):
+            return await self._call(method, params, context)
+
+    def call_report(self) -> CallReport:
+        """HTTP calls made to Tryton so far (logins included) and how many failed; Tryton sets no call budget."""
+        return CallReport(calls=self.calls, failures=self.failures)
+
+    async def _call(self, method: str, params: tuple[Any, ...], context: Mapping[str, Any] | None) -> Any:
         session = await self._ensure_session()
         try:
             return await self._call_renewing(method, list(params), context, session)
@@ -236,8 +253,19 @@ class TrytonClient:
         )
 
     async def _post(self, method: str, params: list[Any], *, session: str | None) -> Any:
+        self.calls += 1
+        try:
+            return await self._exchange(method, params, session)
+        except TrytonError:
+            self.failures += 1
+            raise
+
+    async def _exchange(self, method: str, params: list[Any], session: str | None) -> Any:
         body = orjson.dumps({"id": next(self._ids), "method": method, "params": encode(params)})
-        headers = {"Authorization": session} if session is not None else None
+        headers = {"Authorization": session} if session is not None else {}
+        traceparent = tracing.current_traceparent()
+        if traceparent is not None:
+            headers["traceparent"] = traceparent
         try:
             response = await self._http.post(self._path, content=body, headers=headers)
         except httpx.TimeoutException as exc:

@@ -129,3 +129,12 @@ class SqlExceptionQueue:
             .group_by(t.c.exception_class)
         )
         return {row.exception_class: row.open for row in rows}
+
+    def count_by_class_and_owner(self) -> dict[tuple[str, str], int]:
+        """Open exceptions per (class, owner queue)."""
+        rows = self._tx.read(
+            sa.select(t.c.exception_class, t.c.owner_queue, sa.func.count().label("open"))
+            .where(t.c.status.in_([s.value for s in PENDING]))
+            .group_by(t.c.exception_class, t.c.owner_queue)
+        )
+        return {(row.exception_class, row.owner_queue): row.open for row in rows}

@@ -217,6 +217,7 @@ _SQLITE_INSTANCE_COLUMNS = (
     "cancel_reason",
     "created_at",
     "updated_at",
+    "traceparent",
 )
 
 
@@ -250,6 +251,7 @@ def _sqlite_instance(row: tuple[Any, ...]) -> ProcessInstance:
         cancel_reason=row[15],
         created_at=_sqlite_read_time(row[16]),
         updated_at=_sqlite_read_time(row[17]),
+        traceparent=row[18],
     )
 
 
@@ -319,6 +321,7 @@ def _instance(row: sa.Row[Any]) -> ProcessInstance:
         cancel_reason=row.cancel_reason,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        traceparent=row.traceparent,
     )
 
 
@@ -340,6 +343,7 @@ def _instance_values(instance: ProcessInstance) -> dict[str, Any]:
         "lease_until": instance.lease_until,
         "lease_token": instance.lease_token,
         "cancel_reason": instance.cancel_reason,
+        "traceparent": instance.traceparent,
     }
 
 
@@ -765,3 +769,8 @@ class SqlProcessRepository:
         if business_key is not None:
             query = query.where(t.c.business_key == business_key)
         return [_instance(row) for row in self._tx.read(query)]
+
+    def count_by_state(self) -> dict[str, int]:
+        """Instances per state; states with none are left out."""
+        rows = self._tx.read(sa.select(t.c.state, sa.func.count().label("instances")).group_by(t.c.state))
+        return {row.state: row.instances for row in rows}
