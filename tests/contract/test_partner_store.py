@@ -67,3 +67,51 @@ def test_documents_are_journaled_once_and_answered(store: AnyStore) -> None:
         [answered] = uow.partners.find("acme", OUT, "850", "PO-1")
         assert answered.answered_at == T0 + timedelta(hours=2)
         assert replace(answered, answered_at=None, at=None) == replace(po("PO-1", T0), at=None)
+
+
+def test_failed_attempts_at_a_file_are_counted_per_upload_and_forgotten_when_filed(store: AnyStore) -> None:
+    order, order_again = ("ORDERS_1.edi", 120, 1_795_000_000), ("ORDERS_1.edi", 130, 1_795_000_600)
+    with store.unit_of_work() as uow:
+        assert uow.partners.count_file_attempt("acme", order, error="accept raised TimeoutError", at=T0) == 1
+        assert uow.partners.count_file_attempt("acme", order, error="accept raised KeyError", at=T0 + timedelta(1)) == 2
+        assert uow.partners.count_file_attempt("acme", order_again, error="unreadable", at=T0) == 1  # a new upload
+        assert uow.partners.count_file_attempt("zeta", order, error="unreadable", at=T0) == 1
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.partners.count_file_attempt("acme", order, error="rolled back", at=T0)
+        uow.rollback()
+    with store.unit_of_work(read_only=True) as uow:
+        [first, second] = uow.partners.file_attempts("acme")
+        assert (first.name, first.size, first.attempts, first.last_error) == (
+            "ORDERS_1.edi",
+            120,
+            2,
+            "accept raised KeyError",
+        )
+        assert (first.first_at, first.last_at) == (T0, T0 + timedelta(1))
+        assert (second.size, second.attempts) == (130, 1)
+    with store.unit_of_work() as uow:
+        assert uow.partners.forget_file_attempts("acme", [order, ("GONE.edi", 1, 1)]) == 1
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert [(a.size, a.attempts) for a in uow.partners.file_attempts("acme")] == [(130, 1)]
+        assert [a.attempts for a in uow.partners.file_attempts("zeta")] == [1]
+
+
+def test_purchase_orders_awaiting_a_later_answer_are_those_without_it_or_closed(store: AnyStore) -> None:
+    with store.unit_of_work() as uow:
+        for n in range(1, 5):
+            uow.partners.record(po(f"PO-{n}", T0 + timedelta(hours=n), f"000{n}"))
+        uow.partners.record(PartnerDocument("acme", IN, "856", "PO-1", control_number="0101", at=T0))
+        uow.partners.record(PartnerDocument("acme", IN, "closed", "PO-2", control_number="0102", at=T0))
+        uow.partners.record(PartnerDocument("zeta", IN, "856", "PO-3", control_number="0103", at=T0))  # not acme's
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        waiting = uow.partners.awaiting(
+            "acme", "850", ["856", "closed"], sent_before=T0 + timedelta(days=3), sent_after=T0
+        )
+        assert [d.reference for d in waiting] == ["PO-3", "PO-4"]
+        window = uow.partners.awaiting(
+            "acme", "850", ["856", "closed"], sent_before=T0 + timedelta(hours=4), sent_after=T0 + timedelta(hours=2)
+        )
+        assert [d.reference for d in window] == ["PO-3"]  # sent at +3 h; PO-4 at +4 h is not before the end

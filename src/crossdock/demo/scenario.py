@@ -86,9 +86,9 @@ async def play_orders(runtime: Runtime, crm: CrmUser, say: Say, rng: random.Rand
     assert config is not None, "the demo's runtime is read from its landscape's crossdock.yaml"
     edi = await play_edi_drop_ship(config, config.parent, crm, world)
     say(
-        f"Order {edi['order']} went to the supplier over EDI: an 850 in its SFTP mailbox, its 855 and 856 back "
-        f"({', '.join(edi['received_from_supplier'])}); the drop shipment is {edi['drop_shipment']} in Tryton and "
-        f"the order {edi['status']}."
+        f"Order {edi['order']} went to the supplier over EDI: an 850 in its SFTP mailbox, its 855, 856 and 810 back "
+        f"({', '.join(edi['received_from_supplier'])}); the drop shipment is {edi['drop_shipment']} in Tryton, "
+        f"the order {edi['status']}, the supplier's invoice {', '.join(s for s, _ in edi['supplier_invoices'])}."
     )
     if example:
         say(f"Follow one across systems: crossdock --config {config} trace order {example}")

@@ -156,7 +156,15 @@ CATALOGUE = EventCatalogue(
                 "discontinued": "An item is no longer sold or bought; open demand needs a substitute.",
             },
         ),
-        *_specs("price_list", "price_list", {"updated": "A price list (base or customer group) changed."}),
+        *_specs(
+            "price_list",
+            "price_list",
+            {
+                "updated": "A price list (base or customer group) changed.",
+                "received": "A supplier's price for an item arrived (a price-list file): its cost to us per UOM, "
+                "with quantity breaks, from a date; the list's code is the supplier's canonical id.",
+            },
+        ),
         *_specs(
             "contract_price",
             "contract_price",

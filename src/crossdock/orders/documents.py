@@ -7,13 +7,13 @@ same ERP document always names it the same way, and a trace can find them by the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from crossdock.model.addresses import Address
 from crossdock.model.billing import Invoice, InvoiceLine, InvoiceStatus, TaxLine
-from crossdock.model.common import Money, Quantity, Sourcing
+from crossdock.model.common import ExternalRef, Money, Quantity, Sourcing
 from crossdock.model.fulfilment import Shipment, ShipmentKind, ShipmentStatus
 from crossdock.model.fulfilment import ShipmentLine as CanonicalShipmentLine
 from crossdock.model.purchasing import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
@@ -57,27 +57,35 @@ def backordered_by_sku(sale: ErpSale) -> dict[str, Decimal]:
     return waiting
 
 
-def order_status(sale: ErpSale | None) -> SalesOrderStatus:
+def order_status(sale: ErpSale | None, *, supplier_backordered: bool = False) -> SalesOrderStatus:
     """The canonical status an ERP sale stands for; the CRM must show the same.
 
     No sale: rejected (quote-to-order refused it before anything reached the ERP). A cancelled sale: cancelled.
-    Every goods line shipped: invoiced once every invoice is posted, else shipped. Something waiting for stock in
-    the warehouse: backordered. Some lines shipped and the rest with the supplier: partially shipped.
+    Every goods line shipped (what a drop-ship supplier refused counts as closed): invoiced once every invoice is
+    posted, else shipped; cancelled if nothing shipped at all. Something waiting for stock in the warehouse, or
+    backordered by a drop-ship supplier (`supplier_backordered`, from its 855): backordered. Some lines shipped and
+    the rest with the supplier: partially shipped.
     """
     if sale is None:
         return SalesOrderStatus.REJECTED
     if sale.state.value == "cancelled":
         return SalesOrderStatus.CANCELLED
     lines = goods_lines(sale)
-    shipped_all = all(line.shipped_quantity >= line.quantity for line in lines)
-    if shipped_all:
-        posted = sale.invoices and all(invoice.state in ("posted", "paid") for invoice in sale.invoices)
-        return SalesOrderStatus.INVOICED if posted else SalesOrderStatus.SHIPPED
-    if backordered_by_sku(sale):
+    if all(line.shipped_quantity + line.cancelled_quantity >= line.quantity for line in lines):
+        return _closed_status(sale, lines)
+    if backordered_by_sku(sale) or supplier_backordered:
         return SalesOrderStatus.BACKORDERED
     if any(line.shipped_quantity > 0 for line in lines):
         return SalesOrderStatus.PARTIALLY_SHIPPED
     return SalesOrderStatus.ACCEPTED
+
+
+def _closed_status(sale: ErpSale, lines: Sequence[ErpSaleLine]) -> SalesOrderStatus:
+    """Nothing is left to ship: invoiced once every invoice is posted, else shipped; cancelled if nothing shipped."""
+    if lines and not any(line.shipped_quantity > 0 for line in lines):
+        return SalesOrderStatus.CANCELLED
+    posted = sale.invoices and all(invoice.state in ("posted", "paid") for invoice in sale.invoices)
+    return SalesOrderStatus.INVOICED if posted else SalesOrderStatus.SHIPPED
 
 
 def order_as_now(
@@ -85,9 +93,15 @@ def order_as_now(
     sale: ErpSale,
     sourcing: dict[str, Sourcing],
     promised: dict[int, date],
+    supplier_backorders: Mapping[str, Decimal] | None = None,
 ) -> SalesOrder:
-    """The canonical order with the ERP's progress: status, sourcing, shipped and backordered quantities."""
+    """The canonical order with the ERP's progress: status, sourcing, shipped and backordered quantities.
+
+    `supplier_backorders` are what drop-ship suppliers backordered in their 855s, per SKU, still to ship.
+    """
     waiting = backordered_by_sku(sale)
+    for sku, quantity in (supplier_backorders or {}).items():
+        waiting[sku] = waiting.get(sku, Decimal(0)) + quantity
     lines = []
     for order_line, erp_line in paired_lines(order, sale):
         uom = order_line.ordered_quantity.uom
@@ -103,7 +117,8 @@ def order_as_now(
                 promised_date=promised.get(order_line.line_number, order_line.promised_date),
             )
         )
-    return order.revised(status=order_status(sale), lines=lines)
+    status = order_status(sale, supplier_backordered=any(q > 0 for q in (supplier_backorders or {}).values()))
+    return order.revised(status=status, lines=lines)
 
 
 def shipment_document(order: SalesOrder, shipment: ErpShipment, shipped_on: date, supplier_id: str | None) -> Shipment:
@@ -189,8 +204,11 @@ def supplier_id(erp_system: str, erp_supplier: str | int) -> str:
     return f"{erp_system}:supplier:{erp_supplier}"
 
 
-def purchase_document(order: SalesOrder, purchase: ErpPurchase, supplier_id: str, ordered_on: date) -> PurchaseOrder:
-    """A drop-ship purchase order issued to a supplier for the order's lines, in canonical form."""
+def purchase_document(
+    order: SalesOrder, purchase: ErpPurchase, supplier_id: str, ordered_on: date, *, erp_system: str | None = None
+) -> PurchaseOrder:
+    """A drop-ship purchase order issued to a supplier for the order's lines, in canonical form; with `erp_system`,
+    it names the ERP's purchase id (how a supplier's invoice finds the purchase to book against)."""
     by_sku = {line.sku: line for line in order.lines}
     currency = purchase.currency or order.currency
     lines = []
@@ -211,6 +229,7 @@ def purchase_document(order: SalesOrder, purchase: ErpPurchase, supplier_id: str
         )
     return PurchaseOrder(
         id=f"{order.id}.po.{purchase.purchase_id}",
+        external_refs=[] if erp_system is None else [ExternalRef(system=erp_system, local_id=purchase.purchase_id)],
         number=purchase.number or purchase.purchase_id,
         supplier_id=supplier_id,
         kind=Sourcing.DROP_SHIP,

@@ -1,7 +1,8 @@
 """Order intake: submitted orders from the log start quote-to-order; partner answers wake the processes waiting.
 
 One consumer group reads `order.submitted` (from the CRM's capture today; the API and EDI publish the same event)
-and `ship_notice.received` (a supplier's 856 for a drop-ship purchase order). Starting is idempotent twice over:
+and a drop-ship supplier's answers, `po_acknowledgement.received` (855) and `ship_notice.received` (856), which become
+signals for the purchase order's process. Starting is idempotent twice over:
 one live process per order number, and the ERP sale is found again by its reference; so the same order submitted
 twice (a double click, a replayed CDC event) gives one process and one ERP sale.
 
@@ -19,8 +20,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from crossdock.events.envelope import event_type
+from crossdock.model.purchasing import PoAcknowledgement
 from crossdock.model.sales import SalesOrder
 from crossdock.model.ship_notice import ShipNotice
+from crossdock.observability import tracing
+from crossdock.orders.drop_ship import SHIP_NOTICE as SHIP_NOTICE_KIND
+from crossdock.orders.drop_ship import acknowledgement_signal
 from crossdock.orders.quote_to_order import NAME, SHIP_NOTICE, process_input
 from crossdock.ports.event_log import EventLog, LoggedEvent
 from crossdock.ports.store import Store
@@ -34,6 +39,7 @@ GROUP = "orders.intake"
 _XREF_WAIT_S = 2.0
 _XREF_ATTEMPTS = 10
 ORDER_SUBMITTED = event_type("order", "submitted")
+PO_ACKNOWLEDGEMENT = event_type("po_acknowledgement", "received")
 PROCESS_KEY = "process"  # the business key naming the process instance an order's submitter was promised
 
 
@@ -75,7 +81,9 @@ class OrderIntake:
                 continue
             try:
                 if logged.event.type == ORDER_SUBMITTED:
-                    if not await self._start(logged):
+                    with tracing.consuming(logged.event, f"{GROUP} {ORDER_SUBMITTED}"):
+                        started = await self._start(logged)
+                    if not started:
                         stopped.add(logged.partition)
                         await self._log.nack(
                             GROUP,
@@ -89,6 +97,8 @@ class OrderIntake:
                     report.started += 1
                 elif logged.event.type == SHIP_NOTICE:
                     report.signals += await self._ship_notice(logged)
+                elif logged.event.type == PO_ACKNOWLEDGEMENT:
+                    report.signals += await self._acknowledgement(logged)
             except (ValidationError, ValueError, KeyError) as exc:
                 report.refused += 1
                 await self._log.dead_letter(GROUP, self._consumer, logged, error=f"not a usable order event: {exc}")
@@ -143,7 +153,23 @@ class OrderIntake:
                 event_type=SHIP_NOTICE,
                 # The canonical PO id when the partner mapping resolved it, else the number as the supplier sent it.
                 correlation_key=order.purchase_order_id or order.po_number,
-                payload={"notice": notice.number, "tracking": notice.tracking_number, "lines": lines},
+                payload={
+                    "kind": SHIP_NOTICE_KIND,
+                    "notice": notice.number,
+                    "tracking": notice.tracking_number,
+                    "lines": lines,
+                },
                 event_id=f"{logged.event.id}:{order.po_number}",
             )
         return len(notice.orders)
+
+    async def _acknowledgement(self, logged: LoggedEvent) -> int:
+        """A supplier's 855, for the drop-ship purchase it answers (one signal type with its 856s, in order)."""
+        ack = PoAcknowledgement.model_validate(logged.event.data)
+        await self._engine.deliver(
+            event_type=SHIP_NOTICE,
+            correlation_key=ack.purchase_order_id or ack.po_number,
+            payload=acknowledgement_signal(ack),
+            event_id=f"{logged.event.id}:ack",
+        )
+        return 1

@@ -8,7 +8,9 @@ The process, in the order a distributor's order desk works:
 4. tax and shipping by rule; credit: the order's total against the customer's available credit;
 5. the ERP sale, created and confirmed (cancelled again if a later step fails for good);
 6. fulfilment: stocked lines released to the warehouse (shipping what is in stock and backordering the rest, or
-   holding the order, by policy), drop-ship lines bought from the supplier, whose ship notice completes them;
+   holding the order, by policy), drop-ship lines bought from the supplier, whose answers complete them: its
+   acknowledgement (855) stops in the ERP what it refuses and tells the CRM what it backorders, its ship notices
+   (856) complete the drop shipment (`orders/drop_ship.py`);
 7. invoices posted for what shipped; the CRM told at every turn.
 
 A refusal in 1-4 is a business outcome, not a failure: the order ends `rejected`, `order.rejected` says why and the
@@ -22,7 +24,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -30,6 +32,7 @@ from crossdock.events.envelope import CloudEvent, event_type
 from crossdock.model.common import Sourcing
 from crossdock.model.sales import SalesOrder, SalesOrderStatus
 from crossdock.orders import documents
+from crossdock.orders.drop_ship import SUPPLIER_ANSWER, DropShipPurchase, is_acknowledgement
 from crossdock.orders.policy import BackorderPolicy, OrderPolicy, ShipTo
 from crossdock.orders.wire import erp_sale_from_json, erp_sale_to_json, supply_from_json, supply_to_json
 from crossdock.ports.connector import ConnectorError, ErrorKind
@@ -52,12 +55,15 @@ from crossdock.process import ProcessContext, ProcessDefinition, RetryPolicy, St
 logger = logging.getLogger(__name__)
 
 NAME = "quote_to_order"
-VERSION = 1
+VERSION = 2
+"""Version 2 reads a supplier's 855s as well as its 856s and waits for every committed quantity to ship; version 1
+(instances started before it) reads ship notices only and skips 855s."""
 SOURCE = "/processes/quote_to_order"
-SHIP_NOTICE = event_type("ship_notice", "received")
-"""The partner answer a drop-ship purchase waits for. Its correlation key is the purchase order's canonical id, which
-partner mappings resolve from the PO number the supplier quotes: an ERP's numbers are not always unique (Tryton on
-SQLite hands out one number twice under concurrent purchases), canonical ids are by construction."""
+SHIP_NOTICE = SUPPLIER_ANSWER
+"""The partner answers a drop-ship purchase waits for (855s and 856s, see `orders.drop_ship`). Their correlation key
+is the purchase order's canonical id, which partner mappings resolve from the PO number the supplier quotes: an ERP's
+numbers are not always unique (Tryton on SQLite hands out one number twice under concurrent purchases), canonical
+ids are by construction."""
 CUSTOMER_CHECKS = 10
 """How many times (a minute apart) to look for a customer not yet cross-referenced before refusing the order."""
 
@@ -93,20 +99,26 @@ class QuoteToOrder:
     def __init__(self, systems: OrderSystems) -> None:
         self.systems = systems
 
-    def definition(self) -> ProcessDefinition:
+    def definition(self, version: int = VERSION) -> ProcessDefinition:
         """The registered definition; bump VERSION for any change to the order of steps."""
         return ProcessDefinition(
             name=NAME,
-            version=VERSION,
+            version=version,
             run=self.run,
             retry=RetryPolicy(max_attempts=6, initial_s=2.0, max_s=300.0),
         )
+
+    def definitions(self) -> list[ProcessDefinition]:
+        """Every version a worker runs: the current one for new orders, the older ones for instances pinned to them."""
+        return [self.definition(version) for version in range(1, VERSION + 1)]
 
     async def run(self, ctx: ProcessContext, data: dict[str, Any]) -> dict[str, Any]:
         """Run one order from submission to its outcome."""
         order = SalesOrder.model_validate(data["order"])
         crm = data.get("crm") or None
-        return await _OrderRun(self.systems, ctx, order, crm, data.get("partner_id")).execute()
+        run = _OrderRun(self.systems, ctx, order, crm, data.get("partner_id"))
+        run.answers = ctx.definition_version >= 2
+        return await run.execute()
 
 
 class _RejectedError(Exception):
@@ -138,6 +150,8 @@ class _OrderRun:
         self.promised: dict[int, date] = {}
         self.sale_id: str | None = None
         self.published_invoices: set[str] = set()
+        self.answers = True  # read 855s and wait for every committed quantity (version 2 on)
+        self.drop_ships: dict[str, DropShipPurchase] = {}  # by the purchase order's canonical id
 
     # -- the sequence ---------------------------------------------------------------------------------------------
 
@@ -345,10 +359,11 @@ class _OrderRun:
             if pending:
                 purchase = pending[0]
                 wait = self.policy.backorder_recheck if backorder_open else supplier_deadline - self.ctx.now()
-                notice = await self.ctx.wait_for(SHIP_NOTICE, purchase["key"], max(wait, timedelta(seconds=1)))
-                if notice is not None:
-                    await self.complete_drop_ship(round_, purchase, notice)
-                    pending.pop(0)
+                answer = await self.ctx.wait_for(SHIP_NOTICE, purchase["key"], max(wait, timedelta(seconds=1)))
+                if answer is not None:
+                    if await self.take_answer(round_, purchase, answer):
+                        pending.pop(0)
+                    supplier_deadline = max(supplier_deadline, self._promised_by_supplier(purchase))
                 elif self.ctx.now() >= supplier_deadline:
                     await self.raise_once(
                         f"no_ship_notice:{purchase['number']}",
@@ -371,6 +386,8 @@ class _OrderRun:
                     backorder_deadline = self.ctx.now() + self.policy.backorder_give_up
             sale = await self.invoice_and_report(round_)
         status = documents.order_status(sale)
+        if self.answers and status is SalesOrderStatus.CANCELLED:
+            await self.announce("cancelled", sale)  # its suppliers refused everything that was still to ship
         return {"outcome": status.value, "erp_sale": sale.number or sale.sale_id}
 
     async def dispatch(self, round_: int, ship_partial: bool) -> bool:
@@ -412,7 +429,7 @@ class _OrderRun:
             issued = []
             for po in purchases:
                 supplier_id = documents.supplier_id(self.erp.system, po.supplier_id)
-                document = documents.purchase_document(self.order, po, supplier_id, today)
+                document = documents.purchase_document(self.order, po, supplier_id, today, erp_system=self.erp.system)
                 # The hook for partner connectivity: a consumer of purchase_order.issued sends the 850.
                 self.emit("purchase_order", "issued", document.id, document.model_dump(mode="json"))
                 issued.append(
@@ -428,6 +445,7 @@ class _OrderRun:
             return issued
 
         issued: list[dict[str, Any]] = await self.step("order_drop_ship", purchase)
+        self.drop_ships = {po["key"]: DropShipPurchase.issued(po) for po in issued}
         for po in issued:
             await self.lineage("order_drop_ship", self.erp.system, "issued", {"po": po["number"]})
         return issued
@@ -435,9 +453,13 @@ class _OrderRun:
     async def complete_drop_ship(self, round_: int, purchase: dict[str, Any], notice: dict[str, Any]) -> None:
         sale_id = self._sale_id()
         today = self.ctx.now().date()
-        shipped = _notice_lines(notice) or [
-            ShipmentLine(line["sku"], Decimal(line["quantity"])) for line in purchase["lines"]
-        ]
+        state = self.drop_ships.get(purchase["key"])
+        if self.answers and state is not None:
+            shipped = _notice_lines(notice) or state.to_ship()
+        else:
+            shipped = _notice_lines(notice) or [
+                ShipmentLine(line["sku"], Decimal(line["quantity"])) for line in purchase["lines"]
+            ]
 
         async def complete() -> dict[str, Any]:
             shipment = await self.erp.complete_drop_shipment(sale_id, shipped)
@@ -452,6 +474,58 @@ class _OrderRun:
             "shipped",
             {"po": purchase["number"], "shipment": done["number"] or done["id"]},
         )
+        if self.answers and state is not None:
+            # A supplier that committed to part of a line has shipped that part: the rest will not come.
+            await self.stop_drop_ship(purchase, state.shipped_now(shipped))
+
+    async def take_answer(self, round_: int, purchase: dict[str, Any], answer: dict[str, Any]) -> bool:
+        """A supplier's 855 or 856 about a purchase; True once nothing more is expected of the supplier."""
+        if not is_acknowledgement(answer):
+            await self.complete_drop_ship(round_, purchase, answer)
+            return not self.answers or self.drop_ships[purchase["key"]].settled
+        if not self.answers:
+            return False  # version 1 reads ship notices only
+        await self.take_acknowledgement(purchase, answer)
+        # Settled by an 855: the supplier refused everything still open, so no ship notice will come.
+        return self.drop_ships[purchase["key"]].settled
+
+    async def take_acknowledgement(self, purchase: dict[str, Any], ack: dict[str, Any]) -> None:
+        """The supplier's 855: stop what it refuses, note what it backorders and when it promises to ship."""
+        state = self.drop_ships[purchase["key"]]
+        refused = state.acknowledge(ack)
+        for line in self.order.lines:
+            promised = state.promised.get(line.sku)
+            if promised is not None and self.sourcing.get(line.sku) is Sourcing.DROP_SHIP:
+                self.promised[line.line_number] = promised
+        await self.stop_drop_ship(purchase, refused)
+
+    async def stop_drop_ship(self, purchase: dict[str, Any], skus: list[str]) -> None:
+        """Close in the ERP what the supplier will not deliver of these SKUs (idempotent there as well)."""
+        if not skus:
+            return
+        sale_id = self._sale_id()
+        state = self.drop_ships[purchase["key"]]
+
+        async def stop() -> list[str]:
+            await self.erp.stop_drop_ship(sale_id, skus)
+            return skus
+
+        stopped = await self.step(f"stop_drop_ship:{purchase['number']}:{','.join(skus)}", stop)
+        state.stop(stopped)
+        await self.lineage(
+            f"stop_drop_ship:{purchase['number']}",
+            self.erp.system,
+            "stopped",
+            {"po": purchase["number"], "skus": ",".join(stopped)},
+        )
+
+    def _promised_by_supplier(self, purchase: dict[str, Any]) -> datetime:
+        """The day after the latest date the supplier promised to ship (midnight UTC), or the distant past."""
+        state = self.drop_ships.get(purchase["key"])
+        dates = [d for d in state.promised.values() if d is not None] if state is not None else []
+        if not dates:
+            return datetime.min.replace(tzinfo=UTC)
+        return datetime.combine(max(dates) + timedelta(days=1), time.min, UTC)
 
     async def invoice_and_report(self, round_: int) -> ErpSale:
         """Post invoices for what shipped, publish new ones, tell the CRM where the order stands; the sale now."""
@@ -501,7 +575,7 @@ class _OrderRun:
         await self.step(f"publish:{verb}", publish)
 
     def emit_order(self, verb: str, sale: ErpSale) -> None:
-        current = documents.order_as_now(self.order, sale, self.sourcing, self.promised)
+        current = self.order_as_now(sale)
         if verb == "accepted":
             current = current.revised(status=SalesOrderStatus.ACCEPTED)
         self.emit("order", verb, self.order.id, current.model_dump(mode="json"))
@@ -519,23 +593,29 @@ class _OrderRun:
 
     def status_report(self, sale: ErpSale) -> OrderStatusReport:
         assert self.crm_order_id is not None
-        current = documents.order_as_now(self.order, sale, self.sourcing, self.promised)
-        promised = [line.promised_date for line in current.lines if line.promised_date and line.open_quantity.value > 0]
+        current = self.order_as_now(sale)
+        cancelled = [erp_line.cancelled_quantity for _, erp_line in documents.paired_lines(self.order, sale)]
+        promised = [
+            line.promised_date
+            for line, closed in zip(current.lines, cancelled, strict=True)
+            if line.promised_date and line.open_quantity.value > closed
+        ]
         invoices = documents.posted(sale.invoices)
-        reason = None
+        notes = []
         if current.status is SalesOrderStatus.BACKORDERED:
             short = [
                 f"{line.sku} x{line.backordered_quantity.value}"
                 for line in current.lines
                 if line.backordered_quantity.value > 0
             ]
-            reason = "backordered: " + ", ".join(short)
+            notes.append("backordered: " + ", ".join(short))
+        notes += [summary for state in self.drop_ships.values() if (summary := state.summary())]
         return OrderStatusReport(
             order_local_id=self.crm_order_id,
             status=current.status.value,
             erp_order_number=sale.number,
             promised_date=max(promised) if promised else None,
-            reason=reason,
+            reason="; ".join(notes) or None,
             tracking=[s.tracking or s.number or s.shipment_id for s in sale.shipments if s.state.value == "done"],
             invoice_numbers=[i.number or i.invoice_id for i in invoices],
             invoice_state="posted" if invoices else None,
@@ -544,10 +624,19 @@ class _OrderRun:
                     line_local_id=str(line.line_number),
                     shipped_quantity=line.shipped_quantity.value,
                     backordered_quantity=line.backordered_quantity.value,
+                    cancelled_quantity=closed,
                 )
-                for line in current.lines
+                for line, closed in zip(current.lines, cancelled, strict=True)
             ],
         )
+
+    def order_as_now(self, sale: ErpSale) -> SalesOrder:
+        """The canonical order as the ERP sale and the suppliers' answers have it now."""
+        backorders: dict[str, Decimal] = {}
+        for state in self.drop_ships.values():
+            for sku, quantity in state.supplier_backorders().items():
+                backorders[sku] = backorders.get(sku, Decimal(0)) + quantity
+        return documents.order_as_now(self.order, sale, self.sourcing, self.promised, backorders)
 
     async def tell_crm_now(self, status: SalesOrderStatus, *, reason: str) -> None:
         if self.systems.crm is None or self.crm_order_id is None:

@@ -1,8 +1,10 @@
-"""The order service a worker runs: intake from the log, due processes, and the outbox relay, one pass at a time."""
+"""The order service a worker runs: intake from the log, due processes, the outbox relay, and suppliers' invoices
+booked in the ERP, one pass at a time."""
 
 from __future__ import annotations
 
 from crossdock.orders.intake import OrderIntake
+from crossdock.orders.supplier_invoices import SupplierInvoiceBooking
 from crossdock.ports.event_log import EventLog
 from crossdock.process import ProcessEngine
 
@@ -15,9 +17,16 @@ class OrderService:
 
     name = "orders"
 
-    def __init__(self, intake: OrderIntake, engine: ProcessEngine, log: EventLog) -> None:
+    def __init__(
+        self,
+        intake: OrderIntake,
+        engine: ProcessEngine,
+        log: EventLog,
+        supplier_invoices: SupplierInvoiceBooking | None = None,
+    ) -> None:
         self.intake = intake
         self.engine = engine
+        self.supplier_invoices = supplier_invoices
         self._log = log
 
     async def run_once(self) -> int:
@@ -25,4 +34,5 @@ class OrderService:
         report = await self.intake.run_once(wait_s=0.05)
         ran = await self.engine.run_due(limit=RUN_LIMIT, concurrency=CONCURRENCY)
         published = await self.engine.publish_outbox(self._log)
-        return report.fetched + ran + published
+        booked = await self.supplier_invoices.run_once() if self.supplier_invoices is not None else 0
+        return report.fetched + ran + published + booked

@@ -1,6 +1,7 @@
 """OrderDesk answers to and from JSON, so a journaled step can hand back the same typed value on replay.
 
-Decimals travel as strings (never floats), dates as ISO strings, enums as their values.
+Decimals travel as strings (never floats), dates as ISO strings, enums as their values. Fields added later are read
+with their defaults when an older journal lacks them.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def erp_sale_to_json(sale: ErpSale) -> dict[str, Any]:
                 "sourcing": line.sourcing.value,
                 "shipped_quantity": str(line.shipped_quantity),
                 "is_freight": line.is_freight,
+                "cancelled_quantity": str(line.cancelled_quantity),
             }
             for line in sale.lines
         ],
@@ -75,28 +77,7 @@ def erp_sale_to_json(sale: ErpSale) -> dict[str, Any]:
             }
             for s in sale.shipments
         ],
-        "invoices": [
-            {
-                "invoice_id": i.invoice_id,
-                "number": i.number,
-                "state": i.state,
-                "total": str(i.total),
-                "currency": i.currency,
-                "invoice_date": _day(i.invoice_date),
-                "tax_amount": str(i.tax_amount),
-                "lines": [
-                    {
-                        "sku": line.sku,
-                        "description": line.description,
-                        "quantity": str(line.quantity),
-                        "unit_price": str(line.unit_price),
-                        "amount": str(line.amount),
-                    }
-                    for line in i.lines
-                ],
-            }
-            for i in sale.invoices
-        ],
+        "invoices": [invoice_to_json(i) for i in sale.invoices],
         "purchases": [
             {
                 "purchase_id": p.purchase_id,
@@ -107,6 +88,7 @@ def erp_sale_to_json(sale: ErpSale) -> dict[str, Any]:
                 "lines": _lines_to_json(p.lines),
                 "currency": p.currency,
                 "unit_costs": {sku: str(cost) for sku, cost in p.unit_costs.items()},
+                "invoices": [invoice_to_json(i) for i in p.invoices],
             }
             for p in sale.purchases
         ],
@@ -131,6 +113,7 @@ def erp_sale_from_json(data: Mapping[str, Any]) -> ErpSale:
                 sourcing=Sourcing(line["sourcing"]),
                 shipped_quantity=Decimal(line["shipped_quantity"]),
                 is_freight=line["is_freight"],
+                cancelled_quantity=Decimal(line.get("cancelled_quantity", "0")),
             )
             for line in data["lines"]
         ],
@@ -146,28 +129,7 @@ def erp_sale_from_json(data: Mapping[str, Any]) -> ErpSale:
             )
             for s in data["shipments"]
         ],
-        invoices=[
-            ErpInvoice(
-                invoice_id=i["invoice_id"],
-                number=i["number"],
-                state=i["state"],
-                total=Decimal(i["total"]),
-                currency=i["currency"],
-                invoice_date=_parse_day(i["invoice_date"]),
-                tax_amount=Decimal(i["tax_amount"]),
-                lines=[
-                    ErpInvoiceLine(
-                        sku=line["sku"],
-                        description=line["description"],
-                        quantity=Decimal(line["quantity"]),
-                        unit_price=Decimal(line["unit_price"]),
-                        amount=Decimal(line["amount"]),
-                    )
-                    for line in i["lines"]
-                ],
-            )
-            for i in data["invoices"]
-        ],
+        invoices=[invoice_from_json(i) for i in data["invoices"]],
         purchases=[
             ErpPurchase(
                 purchase_id=p["purchase_id"],
@@ -178,9 +140,58 @@ def erp_sale_from_json(data: Mapping[str, Any]) -> ErpSale:
                 lines=_lines_from_json(p["lines"]),
                 currency=p["currency"],
                 unit_costs={sku: Decimal(cost) for sku, cost in p["unit_costs"].items()},
+                invoices=[invoice_from_json(i) for i in p.get("invoices", ())],
             )
             for p in data["purchases"]
         ],
+    )
+
+
+def invoice_to_json(invoice: ErpInvoice) -> dict[str, Any]:
+    """An invoice (customer or supplier) as journal-safe JSON."""
+    return {
+        "invoice_id": invoice.invoice_id,
+        "number": invoice.number,
+        "state": invoice.state,
+        "total": str(invoice.total),
+        "currency": invoice.currency,
+        "invoice_date": _day(invoice.invoice_date),
+        "tax_amount": str(invoice.tax_amount),
+        "reference": invoice.reference,
+        "lines": [
+            {
+                "sku": line.sku,
+                "description": line.description,
+                "quantity": str(line.quantity),
+                "unit_price": str(line.unit_price),
+                "amount": str(line.amount),
+            }
+            for line in invoice.lines
+        ],
+    }
+
+
+def invoice_from_json(data: Mapping[str, Any]) -> ErpInvoice:
+    """The invoice `invoice_to_json` wrote."""
+    return ErpInvoice(
+        invoice_id=data["invoice_id"],
+        number=data["number"],
+        state=data["state"],
+        total=Decimal(data["total"]),
+        currency=data["currency"],
+        invoice_date=_parse_day(data["invoice_date"]),
+        tax_amount=Decimal(data["tax_amount"]),
+        lines=[
+            ErpInvoiceLine(
+                sku=line["sku"],
+                description=line["description"],
+                quantity=Decimal(line["quantity"]),
+                unit_price=Decimal(line["unit_price"]),
+                amount=Decimal(line["amount"]),
+            )
+            for line in data["lines"]
+        ],
+        reference=data.get("reference"),
     )
 
 

@@ -1,125 +1,66 @@
-"""CSV batch files from partners (inventory feeds, distributor orders): a schema per partner and kind, row-level
-validation, partial acceptance, and an error report to send back, streamed so that a 1 GB file needs constant
-memory.
+"""CSV batch files from partners (inventory feeds, distributor orders, supplier price lists): a schema per partner
+and kind (`csv_schemas`), row-level validation, partial acceptance, and an error report to send back, streamed so
+that a 1 GB file needs constant memory.
 
-A file is read as an iterator of byte chunks; rows are validated one at a time and turned into canonical events
-in batches of `batch_rows`; refused rows go to the error report as they are found (row number, column, what is
-wrong, the row as it was). An order spans consecutive rows with the same order reference; it is refused whole if
-any of its rows is.
+A file is read as byte chunks, from an iterator or an async iterator (an SFTP download in progress); rows are
+validated one at a time and turned into canonical events in batches of `batch_rows`; refused rows go to the error
+report as they are found (row number, column, what is wrong, the row as it was). Parsing and validation run in a
+worker thread, which pulls chunks from the event loop one at a time and hands each batch back to it to publish:
+the loop keeps serving other work while a large file is read, and only one chunk, one row and one batch are held.
+
+Rows that belong together are taken or refused together: an order spans consecutive rows with the same order
+reference, a price consecutive rows with the same SKU, UOM, currency and start date (one row per quantity break).
 """
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import hashlib
 import io
-import re
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import IO, Any, Literal
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import IO, Any
 
 from pydantic import ValidationError
 
 from crossdock.events.envelope import CloudEvent, event_type
 from crossdock.model.inventory import InventoryPosition
+from crossdock.model.pricing import PriceList
 from crossdock.model.sales import SalesOrder
+from crossdock.partners.csv_schemas import (
+    INVENTORY_SCHEMA,
+    ORDER_SCHEMA,
+    PRICE_LIST_SCHEMA,
+    SCHEMAS,
+    CsvColumn,
+    CsvSchema,
+)
 
-Kind = Literal["text", "code", "decimal", "int", "date"]
+__all__ = [
+    "INVENTORY_SCHEMA",
+    "ORDER_SCHEMA",
+    "PRICE_LIST_SCHEMA",
+    "SCHEMAS",
+    "CsvBatchReader",
+    "CsvColumn",
+    "CsvOutcome",
+    "CsvSchema",
+    "chunked",
+    "text_lines",
+]
+
 _NAMESPACE = uuid.UUID("b7c8f0a1-4d52-4e8b-9a63-0f4a1c2d3e5f")
 _REPORT_MEMORY = 1 << 20  # the error report stays in memory up to 1 MiB, then spills to a temporary file
+_MAX_LINE = 1 << 20  # characters: a longer line is a file without line breaks, not a row
+PRICE_LIST_RECEIVED = event_type("price_list", "received")
 
-
-@dataclass(frozen=True, slots=True)
-class CsvColumn:
-    """One column: its header, the field it fills, its type and rules."""
-
-    header: str
-    field: str
-    kind: Kind = "text"
-    required: bool = True
-    pattern: str | None = None
-    choices: tuple[str, ...] = ()
-    max_length: int = 200
-
-    def read(self, raw: str) -> Any:
-        """The cell's value, or ValueError saying what is wrong with it."""
-        value = raw.strip()
-        if not value:
-            if self.required:
-                raise ValueError("is empty; it is required")
-            return None
-        if len(value) > self.max_length:
-            raise ValueError(f"is longer than {self.max_length} characters")
-        if self.choices and value not in self.choices:
-            raise ValueError(f"is {value!r}; use one of {', '.join(self.choices)}")
-        if self.pattern and not re.fullmatch(self.pattern, value):
-            raise ValueError(f"is {value!r}, which is not of the form {self.pattern}")
-        if self.kind == "decimal":
-            try:
-                number = Decimal(value)
-            except InvalidOperation:
-                raise ValueError(f"is {value!r}, not a number (write 12.50, no thousands separators)") from None
-            if not number.is_finite():
-                raise ValueError(f"is {value!r}, not a finite number")
-            return number
-        if self.kind == "int":
-            if not value.isdigit():
-                raise ValueError(f"is {value!r}, not a whole number")
-            return int(value)
-        if self.kind == "date":
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                raise ValueError(f"is {value!r}, not a date (write YYYY-MM-DD)") from None
-        return value
-
-
-@dataclass(frozen=True, slots=True)
-class CsvSchema:
-    """What one partner's files of one kind look like."""
-
-    kind: Literal["inventory", "orders"]
-    columns: tuple[CsvColumn, ...]
-    delimiter: str = ","
-    encoding: str = "utf-8"
-    max_reported_errors: int = 10_000  # beyond that the report says how many more there were
-
-
-INVENTORY_SCHEMA = CsvSchema(
-    "inventory",
-    (
-        CsvColumn("sku", "sku", "code", pattern=r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}"),
-        CsvColumn("location", "location_id", "code", pattern=r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"),
-        CsvColumn("uom", "uom", "code", pattern=r"[A-Z]{2,3}"),
-        CsvColumn("on_hand", "on_hand", "decimal"),
-        CsvColumn("allocated", "allocated", "decimal", required=False),
-        CsvColumn("on_order", "on_order", "decimal", required=False),
-        CsvColumn("next_receipt_date", "next_receipt_date", "date", required=False),
-    ),
-)
-
-ORDER_SCHEMA = CsvSchema(
-    "orders",
-    (
-        CsvColumn("po_number", "po_number", "code", pattern=r"[A-Za-z0-9][A-Za-z0-9._/-]{0,34}"),
-        CsvColumn("ship_to_name", "ship_to_name", required=False),
-        CsvColumn("ship_to_street", "ship_to_street"),
-        CsvColumn("ship_to_city", "ship_to_city"),
-        CsvColumn("ship_to_region", "ship_to_region", "code", required=False),
-        CsvColumn("ship_to_postal_code", "ship_to_postal_code", "code", required=False),
-        CsvColumn("ship_to_country", "ship_to_country", "code", pattern=r"[A-Z]{2}"),
-        CsvColumn("sku", "sku", "code", pattern=r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}"),
-        CsvColumn("quantity", "quantity", "decimal"),
-        CsvColumn("uom", "uom", "code", pattern=r"[A-Z]{2,3}", required=False),
-        CsvColumn("unit_price", "unit_price", "decimal"),
-        CsvColumn("currency", "currency", "code", pattern=r"[A-Z]{3}", required=False),
-    ),
-)
+Row = tuple[int, dict[str, Any] | None, list[str]]  # row number, its values (None when refused), the cells as sent
 
 
 @dataclass
@@ -140,6 +81,7 @@ class CsvOutcome:
 
 
 Publish = Callable[[list[CloudEvent]], Awaitable[Any]]
+Chunks = Iterable[bytes] | AsyncIterable[bytes]
 
 
 class _Report:
@@ -180,9 +122,25 @@ def text_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
         *lines, pending = pending.split("\n")
         for line in lines:
             yield line + "\n"
+        if len(pending) > _MAX_LINE:
+            raise csv.Error(f"a line runs past {_MAX_LINE} characters without a line break")
     pending += decoder.decode(b"", final=True)
     if pending:
         yield pending
+
+
+def _pulled(chunks: AsyncIterable[bytes], loop: asyncio.AbstractEventLoop) -> Iterator[bytes]:
+    """An async iterable's chunks, for a worker thread: each one fetched on `loop`, one at a time."""
+    iterator = aiter(chunks)
+
+    async def following() -> bytes | None:
+        try:
+            return await anext(iterator)
+        except StopAsyncIteration:
+            return None
+
+    while (chunk := asyncio.run_coroutine_threadsafe(following(), loop).result()) is not None:
+        yield chunk
 
 
 class CsvBatchReader:
@@ -192,13 +150,25 @@ class CsvBatchReader:
         self, partner: str, partner_id: str, schema: CsvSchema, publish: Publish, *, batch_rows: int = 500
     ) -> None:
         self.partner = partner
-        self.partner_id = partner_id  # the partner's canonical id: the customer of its orders
+        self.partner_id = partner_id  # the partner's canonical id: the customer of its orders, the supplier of prices
         self.schema = schema
         self._publish = publish
         self._batch_rows = batch_rows
 
-    async def read(self, file_name: str, chunks: Iterable[bytes]) -> CsvOutcome:
-        """Validate and log the file's rows; refused rows go to the report."""
+    async def read(self, file_name: str, chunks: Chunks) -> CsvOutcome:
+        """Validate and log the file's rows; refused rows go to the report (see the module docstring)."""
+        loop = asyncio.get_running_loop()
+        source = _pulled(chunks, loop) if isinstance(chunks, AsyncIterable) else chunks
+
+        async def send(batch: list[CloudEvent]) -> None:
+            await self._publish(batch)
+
+        def publish(batch: list[CloudEvent]) -> None:
+            asyncio.run_coroutine_threadsafe(send(batch), loop).result()
+
+        return await asyncio.to_thread(self._read, file_name, source, publish)
+
+    def _read(self, file_name: str, chunks: Iterable[bytes], publish: Callable[[list[CloudEvent]], None]) -> CsvOutcome:
         outcome = CsvOutcome()
         report = _Report(self.schema.max_reported_errors)
         try:
@@ -208,8 +178,8 @@ class CsvBatchReader:
             if columns is None:
                 return outcome
             batch: list[CloudEvent] = []
-            order: list[tuple[int, dict[str, Any] | None, list[str]]] = []
-            order_po = ""
+            group: list[Row] = []
+            group_key: tuple[str, ...] = ()
             for number, line in enumerate(rows, start=2):
                 if not any(cell.strip() for cell in line):
                     continue
@@ -218,23 +188,23 @@ class CsvBatchReader:
                 if self.schema.kind == "inventory":
                     self._take_position(file_name, number, values, line, batch, outcome, report)
                 else:
-                    position = columns.index("po_number")
-                    po = line[position].strip() if position < len(line) else ""
-                    if order and po != order_po:
-                        self._close_order(file_name, order, batch, outcome, report)
-                        order = []
-                    order_po = po
-                    order.append((number, values, line))
+                    key = self._group_key(line, columns)
+                    if group and key != group_key:
+                        self._close_group(file_name, group, batch, outcome, report)
+                        group = []
+                    group_key = key
+                    group.append((number, values, line))
                 if len(batch) >= self._batch_rows:
-                    await self._flush(batch, outcome)
-            if order:
-                self._close_order(file_name, order, batch, outcome, report)
-            await self._flush(batch, outcome)
+                    self._flush(batch, outcome, publish)
+            if group:
+                self._close_group(file_name, group, batch, outcome, report)
+            self._flush(batch, outcome, publish)
         except UnicodeDecodeError as error:
             outcome.problems.append(f"{file_name} is not {self.schema.encoding} text ({error.reason}); send UTF-8")
         except csv.Error as error:
             outcome.problems.append(f"{file_name} is not valid CSV: {error}")
-        outcome.report = report.content()
+        finally:
+            outcome.report = report.content()
         return outcome
 
     def _columns(self, header: list[str] | None, outcome: CsvOutcome) -> list[str] | None:
@@ -261,11 +231,29 @@ class CsvBatchReader:
                 refused = True
         return None if refused else values
 
-    async def _flush(self, batch: list[CloudEvent], outcome: CsvOutcome) -> None:
+    def _flush(self, batch: list[CloudEvent], outcome: CsvOutcome, publish: Callable[[list[CloudEvent]], None]) -> None:
         if batch:
-            await self._publish(list(batch))
+            publish(list(batch))
             outcome.events += len(batch)
             batch.clear()
+
+    def _group_key(self, line: list[str], columns: list[str]) -> tuple[str, ...]:
+        """What ties rows together: an order's reference; a price's SKU, UOM, currency and start date."""
+        fields = ("po_number",) if self.schema.kind == "orders" else ("sku", "uom", "currency", "valid_from")
+
+        def cell(name: str) -> str:
+            position = columns.index(name) if name in columns else None
+            return line[position].strip() if position is not None and position < len(line) else ""
+
+        return tuple(cell(name) for name in fields)
+
+    def _close_group(
+        self, file_name: str, rows: list[Row], batch: list[CloudEvent], outcome: CsvOutcome, report: _Report
+    ) -> None:
+        if self.schema.kind == "orders":
+            self._close_order(file_name, rows, batch, outcome, report)
+        else:
+            self._close_price(file_name, rows, batch, outcome, report)
 
     def _event_id(self, file_name: str, number: int, line: list[str]) -> str:
         content = hashlib.sha256("\x1f".join(line).encode()).hexdigest()[:16]
@@ -328,7 +316,7 @@ class CsvBatchReader:
     def _close_order(
         self,
         file_name: str,
-        rows: list[tuple[int, dict[str, Any] | None, list[str]]],
+        rows: list[Row],
         batch: list[CloudEvent],
         outcome: CsvOutcome,
         report: _Report,
@@ -391,6 +379,64 @@ class CsvBatchReader:
                 data=order.model_dump(mode="json"),
                 id=self._event_id(file_name, rows[0][0], [cell for _, _, row in rows for cell in row]),
                 businesskeys={"order": order_number, "customer_po": str(first["po_number"]), "file": file_name},
+                partnerid=self.partner_id,
+            )
+        )
+        outcome.accepted += len(rows)
+
+    def _close_price(
+        self, file_name: str, rows: list[Row], batch: list[CloudEvent], outcome: CsvOutcome, report: _Report
+    ) -> None:
+        """One price with its quantity breaks, from its consecutive rows: all taken, or all refused."""
+        valid = [(number, values, line) for number, values, line in rows if values is not None]
+        if len(valid) < len(rows):
+            outcome.refused += len(rows)
+            for number, _, line in valid:
+                report.add(number, "", "refused with its price: another break of it has an error", line)
+            return
+        first = valid[0][1]
+        assert first is not None  # every row of `valid` was read
+        sku, uom, currency, valid_from = first["sku"], first["uom"], first["currency"], first.get("valid_from")
+        list_id = f"{self.partner_id}:price:{sku}:{uom}:{valid_from.isoformat() if valid_from else 'now'}"
+        try:
+            price_list = PriceList.model_validate(
+                {
+                    "id": list_id,
+                    "code": self.partner_id,
+                    "name": f"{self.partner} supplier price list",
+                    "currency": currency,
+                    "valid_from": valid_from,
+                    "entries": [
+                        {
+                            "item_id": f"sku:{sku}",
+                            "sku": sku,
+                            "uom": uom,
+                            "breaks": [
+                                {
+                                    "min_quantity": str(values["min_qty"] if values.get("min_qty") is not None else 1),
+                                    "unit_price": {"amount": str(values["price"]), "currency": currency},
+                                }
+                                for _, values, _ in valid
+                                if values is not None
+                            ],
+                        }
+                    ],
+                }
+            )
+        except ValidationError as error:
+            outcome.refused += len(rows)
+            reason = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors()[:3])
+            for row_number, _, line in rows:
+                report.add(row_number, "", f"the price does not hold together: {reason}", line)
+            return
+        batch.append(
+            CloudEvent(
+                type=PRICE_LIST_RECEIVED,
+                source=f"/partners/{self.partner}",
+                subject=price_list.id,
+                data=price_list.model_dump(mode="json"),
+                id=self._event_id(file_name, rows[0][0], [cell for _, _, row in rows for cell in row]),
+                businesskeys={"partner": self.partner, "file": file_name, "sku": str(sku)},
                 partnerid=self.partner_id,
             )
         )

@@ -6,25 +6,31 @@ What each set becomes:
   the 850 is marked answered, which stops its SLA clock.
 - 856 from a supplier: `ship_notice.received`, each order naming our PO's canonical id, which quote-to-order waits
   on for a drop-ship purchase.
-- 810 from a supplier: `invoice.received`.
+- 810 from a supplier: `invoice.received`, naming our PO's canonical id in `order_ids` (the PO number it quotes
+  found through the 850's cross-reference), for booking against the ERP's purchase; journaled under the PO number.
+- An 855 rejecting a PO in full is also journaled as CLOSED: no 856 or 810 is due for that PO any more.
 - 846: `inventory_position.updated`, one per item and location.
 - 850 from a customer: `order.submitted`, starting quote-to-order like an order from the CRM or the API.
 - 997: journaled against what we sent.
 
 Event ids come from the partner, the file's content hash and the set's position, so a file taken twice (a crash
 between logging and moving it) logs nothing new.
+
+CSV batches (`csv_files: inventory | orders | price_list`) are streamed: the mailbox hands them over as chunks while
+they download, and `csv_batches` reads them row by row, so their size does not matter to memory. X12 interchanges
+are read whole (up to the mailbox's `max_file_size`): a set's envelope counts are checked at its end.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import logging
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -50,13 +56,24 @@ from crossdock.edi.x12.maps import (
     sales_order_request,
 )
 from crossdock.events.envelope import CloudEvent, event_type
+from crossdock.model.purchasing import AcknowledgementStatus
 from crossdock.partners.control_numbers import StoreControlNumbers
-from crossdock.partners.csv_batches import INVENTORY_SCHEMA, ORDER_SCHEMA, CsvBatchReader, chunked
+from crossdock.partners.csv_batches import SCHEMAS, CsvBatchReader
 from crossdock.partners.outbound import PO_ENTITY
 from crossdock.partners.profiles import PartnerProfile
-from crossdock.ports.partners import DocumentDirection, InboundVerdict, PartnerDocument, PartnerMailbox
+from crossdock.ports.partners import (
+    CLOSED,
+    DocumentDirection,
+    InboundVerdict,
+    PartnerDocument,
+    PartnerMailbox,
+    StreamedFiles,
+)
 from crossdock.ports.store import BusinessException, ExceptionClass, Store, UnitOfWork
 from crossdock.sync.publish import EventRefusedError, Publisher
+
+if TYPE_CHECKING:
+    from crossdock.mdm.edi_buyers import BuyerScreen
 
 logger = logging.getLogger(__name__)
 
@@ -86,17 +103,27 @@ class PartnerFileReader:
         mailbox: PartnerMailbox,
         *,
         clock: Callable[[], datetime],
+        buyers: BuyerScreen | None = None,
     ) -> None:
         self.profile = profile
         self._store = store
         self._publisher = publisher
         self._mailbox = mailbox
         self._clock = clock
+        self._buyers = buyers  # master data: an 850's buyer (N1*BY) matched against golden customers
+
+    def streams(self, file_name: str) -> bool:
+        """Whether a file is a CSV batch, read as it downloads."""
+        return file_name.lower().endswith(".csv") and self.profile.csv_files is not None
+
+    def streamed_files(self) -> StreamedFiles:
+        """What the mailbox streams to this reader instead of reading whole."""
+        return StreamedFiles(self.streams, self.accept_stream)
 
     async def accept(self, file_name: str, content: bytes) -> InboundVerdict:
         """Read a file from the partner's mailbox; `logged` once its events are in the log."""
-        if file_name.lower().endswith(".csv") and self.profile.csv_files is not None:
-            return await self._accept_csv(file_name, content)
+        if self.streams(file_name):
+            return await self.accept_stream(file_name, _single(content))
         digest = hashlib.sha256(content).hexdigest()
         try:
             sets, anomalies = read_transaction_sets(content, strict=self.profile.strict)
@@ -109,6 +136,8 @@ class PartnerFileReader:
             self._refuse(file_name, content, digest, reason)
             return InboundVerdict.refused(reason)
         reading = self._read(file_name, digest, sets)
+        if self._buyers is not None:
+            reading.events = await self._buyers.screen(sets, reading.events, self.profile.inbound_context())
         try:
             if reading.events:
                 await self._publisher.publish(reading.events)
@@ -129,11 +158,14 @@ class PartnerFileReader:
             return InboundVerdict.refused(f"{file_name}: every document was refused: {'; '.join(reading.refused)}")
         return InboundVerdict.accepted()
 
-    async def _accept_csv(self, file_name: str, content: bytes) -> InboundVerdict:
-        """A CSV batch: good rows logged, refused rows reported back to the partner as `<file>.errors.csv`."""
-        schema = INVENTORY_SCHEMA if self.profile.csv_files == "inventory" else ORDER_SCHEMA
+    async def accept_stream(self, file_name: str, chunks: AsyncIterator[bytes]) -> InboundVerdict:
+        """A CSV batch as it downloads: good rows logged, refused rows reported back as `<file>.errors.csv`."""
+        if self.profile.csv_files is None:
+            raise ValueError(f"{self.profile.name} sends no CSV batches; set csv_files in its partners: entry")
+        schema = SCHEMAS[self.profile.csv_files]
         reader = CsvBatchReader(self.profile.name, self.profile.canonical_id, schema, self._publisher.publish)
-        outcome = await reader.read(file_name, chunked(io.BytesIO(content)))
+        tap = _Tap(chunks)
+        outcome = await reader.read(file_name, tap)
         if outcome.report is not None:
             try:
                 await self._mailbox.send(f"{file_name}.errors.csv", outcome.report)
@@ -141,7 +173,8 @@ class PartnerFileReader:
                 logger.warning("error report for %s not sent to %s: %s", file_name, self.profile.name, error)
         if not outcome.usable:
             reason = "; ".join(outcome.problems) or f"{file_name}: all {outcome.refused} rows were refused"
-            self._refuse(file_name, content, hashlib.sha256(content).hexdigest(), reason)
+            # The exception keeps the file's beginning (the whole file stays in failed/), keyed by what was read.
+            self._refuse(file_name, tap.head, tap.digest.hexdigest(), reason, size=tap.size)
             return InboundVerdict.refused(reason)
         logger.info(
             "%s from %s: %d rows taken, %d refused", file_name, self.profile.name, outcome.accepted, outcome.refused
@@ -192,6 +225,9 @@ class PartnerFileReader:
             )
             if transaction.set_id == "855":
                 reading.answered.append(first_reference)
+                if made and made[0][0].data.get("status") == AcknowledgementStatus.REJECTED.value:
+                    # Rejected in full: no 856 or 810 will follow, and their SLA clocks stop here.
+                    reading.documents.append(replace(reading.documents[-1], kind=CLOSED))
         return reading
 
     def _events_of(
@@ -216,7 +252,11 @@ class PartnerFileReader:
             return [(_event("ship_notice", "received", notice.id, notice), first)]
         if set_id == "810":
             invoice = read_invoice(transaction, context)
-            return [(_event("invoice", "received", invoice.id, invoice), invoice.number)]
+            po_id = self._our_po(uow, invoice.customer_po, None) if invoice.customer_po else None
+            if po_id is not None and po_id not in invoice.order_ids:
+                invoice = invoice.model_copy(update={"order_ids": [po_id, *invoice.order_ids]})
+            # Journaled under the PO it bills, like the 855 and 856 (an 810 quoting no PO: its own number).
+            return [(_event("invoice", "received", invoice.id, invoice), invoice.customer_po or invoice.number)]
         if set_id == "846":
             return [
                 (_event("inventory_position", "updated", position.id, position), position.id)
@@ -287,12 +327,22 @@ class PartnerFileReader:
             files.append((name, payload))
         return files
 
-    def _refuse(self, file_name: str, content: bytes, digest: str, reason: str) -> None:
+    def _refuse(self, file_name: str, content: bytes, digest: str, reason: str, *, size: int | None = None) -> None:
         with self._store.unit_of_work() as uow:
-            self._raise(uow, reason, content, file_name, dedupe=f"edi-file:{self.profile.name}:{digest}")
+            dedupe = f"edi-file:{self.profile.name}:{digest}"
+            self._raise(uow, reason, content, file_name, dedupe=dedupe, size=size)
             uow.commit()
 
-    def _raise(self, uow: UnitOfWork, reason: str, content: bytes, file_name: str, dedupe: str | None = None) -> None:
+    def _raise(
+        self,
+        uow: UnitOfWork,
+        reason: str,
+        content: bytes,
+        file_name: str,
+        dedupe: str | None = None,
+        *,
+        size: int | None = None,
+    ) -> None:
         text = content.decode("utf-8", errors="replace")
         uow.exceptions.raise_exception(
             BusinessException(
@@ -306,7 +356,7 @@ class PartnerFileReader:
                 details={
                     "partner": self.profile.name,
                     "file": file_name,
-                    "bytes": len(content),
+                    "bytes": len(content) if size is None else size,
                     "raw_base64": base64.b64encode(content[:_MAX_RAW]).decode() if "\ufffd" in text else None,
                 },
                 dedupe_key=dedupe or f"edi-sets:{self.profile.name}:{file_name}:{hashlib.sha256(content).hexdigest()}",
@@ -318,3 +368,29 @@ def _event(entity: str, verb: str, subject: str, document: BaseModel) -> CloudEv
     return CloudEvent(
         type=event_type(entity, verb), source="/partners", subject=subject, data=document.model_dump(mode="json")
     )
+
+
+async def _single(content: bytes) -> AsyncIterator[bytes]:
+    """A file already read, as a stream of one chunk."""
+    yield content
+
+
+class _Tap:
+    """Passes a stream's chunks on while keeping its size, its SHA-256 and its first bytes (for an exception)."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+        self.digest = hashlib.sha256()
+        self.head = b""
+        self.size = 0
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._pass()
+
+    async def _pass(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            self.digest.update(chunk)
+            self.size += len(chunk)
+            if len(self.head) < _MAX_RAW:
+                self.head += chunk[: _MAX_RAW - len(self.head)]
+            yield chunk

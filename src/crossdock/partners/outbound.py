@@ -3,8 +3,9 @@
 The 850 is written once per purchase order: its control numbers are taken and the exact file is journaled in one
 store transaction before it is sent, so a resend (a crash after the send, a replay of the log) sends the same
 bytes with the same control numbers, and a partner never sees a number twice or a gap. The purchase order's number
-is cross-referenced to its canonical id under the partner's system name; that is how the supplier's 855 and 856,
-which quote the number, find the order they answer.
+is cross-referenced to its canonical id under the partner's system name; that is how the supplier's 855, 856 and
+810, which quote the number, find the order they answer. The ids the order names in other systems (the ERP's
+purchase id) are cross-referenced with it.
 """
 
 from __future__ import annotations
@@ -147,6 +148,9 @@ class PurchaseOrderSender:
                 )
             )
             uow.xrefs.link(CrossReference(PO_ENTITY, order.id, profile.system, order.number))
+            for ref in order.external_refs:
+                # The ERP's own id of the purchase: how the supplier's 810 finds the purchase it bills.
+                uow.xrefs.link(CrossReference(PO_ENTITY, order.id, ref.system, ref.local_id))
             uow.lineage.record(
                 [
                     LineageEntry(

@@ -36,8 +36,9 @@ class PartnerProfile:
     uom_codes: Mapping[str, str] = field(default_factory=dict)
     ship_method_codes: Mapping[str, str] = field(default_factory=dict)
     acknowledgement_within: timedelta = timedelta(hours=24)
-    ship_notice_within: timedelta | None = None
-    csv_files: str | None = None  # inventory or orders: what its .csv files hold
+    ship_notice_within: timedelta | None = None  # an 856 after our 850; None: no clock
+    invoice_within: timedelta | None = None  # an 810 after our 850; None: no clock
+    csv_files: str | None = None  # inventory, orders or price_list: what its .csv files hold
 
     @property
     def is_supplier(self) -> bool:

@@ -141,6 +141,8 @@ class ErpSaleLine:
     sourcing: Sourcing
     shipped_quantity: Decimal = Decimal(0)
     is_freight: bool = False
+    cancelled_quantity: Decimal = Decimal(0)
+    """What the ERP will no longer deliver: a drop-ship supplier refused it (see `OrderDesk.stop_drop_ship`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,7 @@ class ErpInvoice:
     invoice_date: date | None = None
     tax_amount: Decimal = Decimal(0)
     lines: Sequence[ErpInvoiceLine] = ()
+    reference: str | None = None  # on a supplier invoice: the supplier's own invoice number
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +204,7 @@ class ErpPurchase:
     lines: Sequence[ShipmentLine]
     currency: str | None = None
     unit_costs: Mapping[str, Decimal] = field(default_factory=dict)  # per SKU, in `currency`
+    invoices: Sequence[ErpInvoice] = ()  # the supplier's invoices, as `read_purchase` answers them
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +289,25 @@ class OrderDesk(Protocol):
         """Post the sale's draft invoices (made for what has shipped); answer all its invoices."""
         ...
 
+    async def stop_drop_ship(self, sale_id: str, skus: Sequence[str]) -> ErpSale:
+        """Stop what is still open of these drop-shipped SKUs: the supplier will not deliver it.
+
+        The purchase and the sale keep what was delivered and close the rest (the sale line's
+        `cancelled_quantity`); other SKUs stay on order. Stopping what is stopped already changes nothing.
+        """
+        ...
+
+    async def read_purchase(self, purchase_id: str) -> ErpPurchase:
+        """A purchase with its lines, unit costs and supplier invoices."""
+        ...
+
+    async def post_supplier_invoice(
+        self, purchase_id: str, invoice_id: str, *, reference: str, invoice_date: date
+    ) -> ErpInvoice:
+        """Post the purchase's draft supplier invoice under the supplier's invoice number (`reference`) and date;
+        an invoice posted with that reference already is answered as it is."""
+        ...
+
     async def cancel_sale(self, sale_id: str) -> ErpSale:
         """Cancel the sale: release reserved stock, cancel open shipments and draft purchases, then the sale."""
         ...
@@ -297,6 +320,7 @@ class OrderLineStatus:
     line_local_id: str  # the CRM's id of the line (OrderItem)
     shipped_quantity: Decimal
     backordered_quantity: Decimal
+    cancelled_quantity: Decimal = Decimal(0)  # what will not ship: a supplier refused it
 
 
 @dataclass(frozen=True, slots=True)

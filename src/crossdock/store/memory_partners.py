@@ -1,12 +1,14 @@
-"""Partner control numbers and the document journal in memory (`uow.partners` of MemoryStore)."""
+"""Partner control numbers, the document journal and failed file attempts in memory (`uow.partners` of
+MemoryStore)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from crossdock.ports.partners import DocumentDirection, PartnerDocument
+from crossdock.ports.partners import DocumentDirection, FileAttempt, FileKey, PartnerDocument
 from crossdock.store.rules import as_utc, stamp, utc_now
 
 if TYPE_CHECKING:
@@ -94,3 +96,64 @@ class MemoryPartnerRecords:
             and (partner is None or d.partner == partner)
         ]
         return sorted(hits, key=lambda d: d.at or cutoff)
+
+    def awaiting(
+        self, partner: str, kind: str, answers: Sequence[str], *, sent_before: datetime, sent_after: datetime
+    ) -> list[PartnerDocument]:
+        """Outbound documents of `kind` sent in the window whose reference has no inbound answer of `answers`."""
+        documents = self._uow.records().partner_documents
+        answered = {
+            d.reference
+            for d in documents
+            if d.partner == partner and d.direction is DocumentDirection.INBOUND and d.kind in answers
+        }
+        before, after = as_utc(sent_before), as_utc(sent_after)
+        hits = [
+            d
+            for d in documents
+            if d.partner == partner
+            and d.kind == kind
+            and d.direction is DocumentDirection.OUTBOUND
+            and d.at is not None
+            and after <= d.at < before
+            and d.reference not in answered
+        ]
+        return sorted(hits, key=lambda d: d.at or before)
+
+    def file_attempts(self, partner: str) -> list[FileAttempt]:
+        """The partner's files that failed and are not filed yet, oldest failure first."""
+        hits = [a for (owner, *_), a in self._uow.records().partner_files.items() if owner == partner]
+        return sorted(hits, key=lambda a: (a.first_at or utc_now(), a.name))
+
+    def count_file_attempt(self, partner: str, file: FileKey, *, error: str, at: datetime) -> int:
+        """Count one more failed attempt at a file; the attempts so far."""
+        when = as_utc(at)
+        counted = 0
+
+        def count(records: _Records) -> None:
+            nonlocal counted
+            key = (partner, *file)
+            known = records.partner_files.get(key)
+            name, size, mtime = file
+            if known is None:
+                attempt = FileAttempt(partner, name, size, mtime, 1, error, first_at=when, last_at=when)
+            else:
+                attempt = replace(known, attempts=known.attempts + 1, last_error=error, last_at=when)
+            records.partner_files[key] = attempt
+            counted = attempt.attempts
+
+        self._uow.change(count)
+        return counted
+
+    def forget_file_attempts(self, partner: str, files: Sequence[FileKey]) -> int:
+        """Drop the attempt counts of these files; how many there were."""
+        dropped = 0
+
+        def drop(records: _Records) -> None:
+            nonlocal dropped
+            for file in files:
+                if records.partner_files.pop((partner, *file), None) is not None:
+                    dropped += 1
+
+        self._uow.change(drop)
+        return dropped

@@ -1,5 +1,6 @@
-"""A drop-ship supplier over EDI and real SFTP: our 850 out, its 855 and 856 back as events naming our PO, 997s
-for what it sent, damaged files to failed/ with an exception, and the 855 SLA clock."""
+"""A drop-ship supplier over EDI and real SFTP: our 850 out, its 855, 856 and 810 back as events naming our PO, 997s
+for what it sent, damaged files to failed/ with an exception, the 855, 856 and 810 SLA clocks, and a supplier's
+price list as a CSV file."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,11 +19,16 @@ from crossdock.demo.edi_day import PASSWORD_ENV, partner_entry
 from crossdock.edi.x12 import InterchangeParties
 from crossdock.events.envelope import CloudEvent, event_type
 from crossdock.model.addresses import Address, AddressKind
-from crossdock.model.common import Money, Quantity, Sourcing
-from crossdock.model.purchasing import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+from crossdock.model.common import ExternalRef, Money, Quantity, Sourcing
+from crossdock.model.purchasing import (
+    LineAcknowledgementStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+)
 from crossdock.partners.service import PartnerService
-from crossdock.ports.partners import DocumentDirection
-from crossdock.sandbox.edi_supplier import ScriptedSupplier
+from crossdock.ports.partners import CLOSED, DocumentDirection
+from crossdock.sandbox.edi_supplier import LineAnswer, ScriptedSupplier
 from crossdock.sandbox.sftp import SftpSandbox, SftpUser
 
 PASSWORD = "acme-edi-Pa55"
@@ -216,3 +223,109 @@ async def test_a_csv_inventory_feed_is_taken_row_by_row_and_its_errors_sent_back
     assert [p.name for p in (world.home / "processed").iterdir()] == ["stock_20261123.csv"]
     report = (world.home / "outbound" / "stock_20261123.csv.errors.csv").read_text()
     assert "on_hand is 'lots', not a number" in report
+
+
+def with_profile(world: World, **changes: Any) -> None:
+    """The acme reader with its profile changed, as if its partners: entry said so."""
+    reader = world.service.readers["acme"]
+    world.service.readers = {
+        "acme": type(reader)(
+            replace(reader.profile, **changes),
+            world.runtime.store,
+            world.runtime.publisher,
+            world.service.mailboxes["acme"],
+            clock=lambda: datetime.now(UTC),
+        )
+    }
+
+
+def late(world: World, sla: str) -> list[str]:
+    with world.runtime.store.unit_of_work(read_only=True) as uow:
+        return [e.reason for e in uow.exceptions.list(limit=50) if e.details.get("sla") == sla]
+
+
+async def test_the_810_names_our_po_and_the_erp_purchase_is_cross_referenced_with_it(world: World) -> None:
+    order = purchase_order().model_copy(update={"external_refs": [ExternalRef(system="erp", local_id="31")]})
+    await issue(world, order)
+    await world.service.run_once()
+    world.supplier.invoice = True
+    assert world.supplier.run_once() == 3  # 855, 856, 810
+    await world.service.run_once()
+
+    [invoice] = await logged(world, event_type("invoice", "received"))
+    assert invoice.data["order_ids"] == [order.id]
+    assert (invoice.data["customer_po"], invoice.data["number"], invoice.correlationid) == ("4711", "INV-4711", "4711")
+    assert [line["sku"] for line in invoice.data["lines"]] == ["DS-1", "DS-2"]
+    with world.runtime.store.unit_of_work(read_only=True) as uow:
+        assert [d.file_name for d in uow.partners.find("acme", DocumentDirection.INBOUND, "810", "4711")] == [
+            "810_4711.edi"
+        ]
+        purchase = uow.xrefs.find_local("purchase_order", order.id, "erp")
+        assert purchase is not None
+        assert purchase.local_id == "31"  # how the booking of the 810 finds the ERP's purchase
+
+
+async def test_no_856_or_810_within_the_declared_slas_raises_one_exception_each(world: World) -> None:
+    with_profile(world, ship_notice_within=timedelta(days=2), invoice_within=timedelta(days=10))
+    await issue(world, purchase_order())
+    await world.service.run_once()
+    world.supplier.ship_after_s = 3600  # it acknowledges now and ships much later
+    world.supplier.run_once()
+    await world.service.run_once()
+    assert late(world, "855") == []
+
+    three_days_on = datetime.now(UTC) + timedelta(days=3)
+    world.service._clock = lambda: three_days_on
+    assert world.service.check_slas() == 1
+    assert world.service.check_slas() == 1  # the same exception, not a second one
+    [no_asn] = late(world, "856")
+    assert no_asn.startswith("no 856 from acme for PO 4711 within 2 days of the 850")
+    assert late(world, "810") == []
+
+    world.supplier.ship_after_s = 0
+    world.supplier.run_once()
+    await world.service.run_once()  # its 856 arrives (checked against the clock of three days on)
+    world.service._clock = lambda: three_days_on + timedelta(days=8)
+    assert world.service.check_slas() == 1  # the 856 is in; the 810 is now late
+    [no_invoice] = late(world, "810")
+    assert "no 810 from acme for PO 4711 within 10 days" in no_invoice
+
+
+async def test_a_po_rejected_in_full_is_due_no_ship_notice(world: World) -> None:
+    with_profile(world, ship_notice_within=timedelta(days=2))
+    await issue(world, purchase_order())
+    await world.service.run_once()
+    rejected = LineAnswer(LineAcknowledgementStatus.REJECTED, note="discontinued")
+    world.supplier.answers = {"DS-1": rejected, "DS-2": rejected}
+    assert world.supplier.run_once() == 1  # an 855; with nothing committed, no 856 follows
+    await world.service.run_once()
+    [ack] = await logged(world, event_type("po_acknowledgement", "received"))
+    assert (ack.data["status"], [line["status"] for line in ack.data["lines"]]) == ("rejected", ["rejected"] * 2)
+
+    world.service._clock = lambda: datetime.now(UTC) + timedelta(days=30)
+    assert world.service.check_slas() == 0
+    with world.runtime.store.unit_of_work(read_only=True) as uow:
+        assert len(uow.partners.find("acme", DocumentDirection.INBOUND, CLOSED, "4711")) == 1
+
+
+PRICES = b"""sku,price,currency,uom,valid_from,min_qty
+DS-1,12.50,USD,EA,2026-12-01,1
+DS-1,11.90,USD,EA,2026-12-01,25
+DS-2,99.00,USD,CS,2026-12-01,1
+DS-3,n/a,USD,EA,2026-12-01,1
+"""
+
+
+async def test_a_supplier_price_list_csv_becomes_price_events_and_its_errors_go_back(world: World) -> None:
+    with_profile(world, csv_files="price_list")
+    (world.home / "inbound" / "prices_2026-12.csv").write_bytes(PRICES)
+    await world.service.run_once()
+    prices = await logged(world, event_type("price_list", "received"))
+    assert [(e.data["entries"][0]["sku"], len(e.data["entries"][0]["breaks"])) for e in prices] == [
+        ("DS-1", 2),
+        ("DS-2", 1),
+    ]
+    assert {e.partnerid for e in prices} == {SUPPLIER_ID}
+    assert [p.name for p in (world.home / "processed").iterdir()] == ["prices_2026-12.csv"]
+    report = (world.home / "outbound" / "prices_2026-12.csv.errors.csv").read_text()
+    assert "price is 'n/a', not a number" in report

@@ -22,7 +22,7 @@ def test_every_type_is_a_valid_cloudevent_type() -> None:
 
 def test_the_catalogue_covers_the_business_facts() -> None:
     types = {spec.type for spec in CATALOGUE}
-    assert len(CATALOGUE) == len(types) == 39
+    assert len(CATALOGUE) == len(types) == 40
     for expected in (
         "crossdock.customer.merged.v1",
         "crossdock.order.submitted.v1",
@@ -34,6 +34,7 @@ def test_the_catalogue_covers_the_business_facts() -> None:
         "crossdock.purchase_order.issued.v1",
         "crossdock.po_acknowledgement.received.v1",
         "crossdock.ship_notice.received.v1",
+        "crossdock.price_list.received.v1",
     ):
         assert expected in types
     assert not any(spec.verb in {"upserted", "upsert", "changed_or_created"} for spec in CATALOGUE)

@@ -1,14 +1,22 @@
-"""CSV batch files: row-level validation, partial acceptance, an error report, orders across rows, constant memory."""
+"""CSV batch files: row-level validation, partial acceptance, an error report, orders and prices across rows,
+async chunk sources, constant memory."""
 
 from __future__ import annotations
 
 import csv
 import io
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from crossdock.events.envelope import CloudEvent
-from crossdock.partners.csv_batches import INVENTORY_SCHEMA, ORDER_SCHEMA, CsvBatchReader, chunked
+from crossdock.partners.csv_batches import (
+    INVENTORY_SCHEMA,
+    ORDER_SCHEMA,
+    PRICE_LIST_RECEIVED,
+    PRICE_LIST_SCHEMA,
+    CsvBatchReader,
+    chunked,
+)
 
 INVENTORY = b"""sku,location,uom,on_hand,allocated,on_order,next_receipt_date
 SKU-1,DC1,EA,120,20,50,2026-12-01
@@ -101,6 +109,71 @@ async def test_a_file_without_the_required_columns_or_not_utf8_is_refused_whole(
     assert not latin.usable
     assert "UTF-8" in latin.problems[0]
     assert sink.events == []
+
+
+PRICES = b"""SKU,Price,Currency,UOM,Valid_From,Min_Qty
+VALVE-1,12.50,USD,EA,2026-12-01,1
+VALVE-1,11.75,USD,EA,2026-12-01,10
+VALVE-1,10.90,USD,EA,2026-12-01,50
+VALVE-2,80.00,USD,CS,,
+PIPE-3,4.10,USD,EA,2026-12-01,10
+PIPE-3,4.00,USD,EA,2026-12-01,5
+HOSE-4,cheap,USD,EA,2026-12-01,1
+HOSE-4,2.00,USD,EA,2026-12-01,20
+CLAMP-5,0.30,usd,EA,2026-12-01,1
+"""
+
+
+async def test_a_price_list_becomes_one_event_per_price_with_its_quantity_breaks() -> None:
+    sink = Sink()
+    reader = CsvBatchReader("acme", "sup-acme", PRICE_LIST_SCHEMA, sink)
+    outcome = await reader.read("prices.csv", chunked(io.BytesIO(PRICES), 11))
+    assert (outcome.rows, outcome.accepted, outcome.refused) == (9, 4, 5)
+    assert {e.type for e in sink.events} == {PRICE_LIST_RECEIVED}
+    valve, case = (e.data for e in sink.events)
+    assert (valve["id"], valve["code"], valve["currency"], valve["valid_from"]) == (
+        "sup-acme:price:VALVE-1:EA:2026-12-01",
+        "sup-acme",
+        "USD",
+        "2026-12-01",
+    )
+    [entry] = valve["entries"]
+    assert [(b["min_quantity"], b["unit_price"]["amount"]) for b in entry["breaks"]] == [
+        ("1", "12.50"),
+        ("10", "11.75"),
+        ("50", "10.90"),
+    ]
+    assert (case["valid_from"], case["entries"][0]["uom"], case["entries"][0]["breaks"][0]["min_quantity"]) == (
+        None,
+        "CS",
+        "1",
+    )
+    assert all(e.partnerid == "sup-acme" for e in sink.events)
+    # A cell's error is reported as its row is read, a price's when its last row is: sort by row to read it.
+    rows = sorted(report_rows(outcome.report), key=lambda row: int(row[0]))
+    assert [(row[0], row[1]) for row in rows] == [("6", ""), ("7", ""), ("8", "price"), ("9", ""), ("10", "currency")]
+    assert "ascending min_quantity" in rows[0][2]  # PIPE-3's breaks go down: the price is refused whole
+    assert "another break of it has an error" in rows[3][2]
+
+
+async def test_chunks_may_come_from_an_async_source() -> None:
+    async def download() -> AsyncIterator[bytes]:
+        for start in range(0, len(PRICES), 16):
+            yield PRICES[start : start + 16]
+
+    sink = Sink()
+    outcome = await CsvBatchReader("acme", "sup-acme", PRICE_LIST_SCHEMA, sink).read("prices.csv", download())
+    assert (outcome.accepted, len(sink.events)) == (4, 2)
+    again = Sink()
+    await CsvBatchReader("acme", "sup-acme", PRICE_LIST_SCHEMA, again).read("prices.csv", [PRICES])
+    assert [e.id for e in sink.events] == [e.id for e in again.events]  # chunking does not change event ids
+
+
+async def test_a_file_without_line_breaks_is_refused_not_held() -> None:
+    one_line = [b"sku,price,currency,uom," + b"x" * 65536] * 40  # 2.5 MB and no line break
+    outcome = await CsvBatchReader("acme", "sup-acme", PRICE_LIST_SCHEMA, Sink()).read("flat.csv", one_line)
+    assert not outcome.usable
+    assert "without a line break" in outcome.problems[0]
 
 
 def big_inventory(rows: int) -> Iterator[bytes]:

@@ -8,7 +8,8 @@ same custom fields, which a distributor's org adds for this:
 - Tracking_Numbers__c and Invoice_Numbers__c, joined by ", "; past 255 characters the last ones give way to
   "+N more";
 - Invoice_Status__c, the invoice state in words like the status;
-- on each OrderItem or OpportunityLineItem, Shipped_Quantity__c and Backordered_Quantity__c.
+- on each OrderItem or OpportunityLineItem, Shipped_Quantity__c, Backordered_Quantity__c and
+  Cancelled_Quantity__c (what will not ship: a drop-ship supplier refused it).
 
 A report is the order's whole status: what it leaves out is cleared, so writing the same report twice leaves the same
 values (only Salesforce's timestamps move, and the capture reads that back as nothing new). The order and its lines
@@ -44,7 +45,7 @@ STATUS_FIELDS = (
     "Invoice_Numbers__c",
     "Invoice_Status__c",
 )
-LINE_STATUS_FIELDS = ("Shipped_Quantity__c", "Backordered_Quantity__c")
+LINE_STATUS_FIELDS = ("Shipped_Quantity__c", "Backordered_Quantity__c", "Cancelled_Quantity__c")
 TEXT_LIMIT = 255
 _LINE_NUMBER = re.compile(r"[0-9]{1,6}")
 _RECORD_ID = re.compile(r"[0-9A-Za-z]{15}([0-9A-Za-z]{3})?")
@@ -104,6 +105,7 @@ class SalesforceOrderStatusBoard:
                 line_local_id=str(line["Id"]),
                 shipped_quantity=_decimal(line.get("Shipped_Quantity__c")),
                 backordered_quantity=_decimal(line.get("Backordered_Quantity__c")),
+                cancelled_quantity=_decimal(line.get("Cancelled_Quantity__c")),
             )
             for line in await read_children(self._client, row, kind.lines)
             if any(line.get(field) is not None for field in LINE_STATUS_FIELDS)
@@ -164,6 +166,7 @@ class SalesforceOrderStatusBoard:
                 "Id": line_id,
                 "Shipped_Quantity__c": float(line.shipped_quantity),
                 "Backordered_Quantity__c": float(line.backordered_quantity),
+                "Cancelled_Quantity__c": float(line.cancelled_quantity),
             }
         return list(values.values())
 

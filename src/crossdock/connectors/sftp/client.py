@@ -8,7 +8,7 @@ import contextlib
 import fnmatch
 import logging
 import posixpath
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar, cast
@@ -182,7 +182,7 @@ class SftpClient:
 
         return await self._run("read", path, read_all)
 
-    async def read_chunks(self, path: str, *, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+    async def read_chunks(self, path: str, *, chunk_size: int | None = None) -> AsyncGenerator[bytes, None]:
         """The file in chunks of up to `chunk_size` bytes; a dropped connection ends it with SftpUnavailableError."""
         size = chunk_size or self.settings.chunk_size
         sftp = await self._session()

@@ -46,7 +46,9 @@ class SftpMailboxSettings(BaseModel):
     """Inbound names never taken: hidden files and the temporary names of uploads still in progress."""
     poll_interval_s: float = Field(default=60.0, gt=0)
     max_file_size: int = Field(default=50 * 1024 * 1024, ge=1)
-    """Bytes; a larger file goes to the failed folder unread."""
+    """Bytes; a file read whole (an X12 interchange) that is larger goes to the failed folder unread."""
+    max_stream_size: int = Field(default=8 * 1024**3, ge=1)
+    """Bytes; the limit for files read as they download (CSV batches), whose memory does not grow with them."""
     settle_s: float = Field(default=0.0, ge=0)
     """How long (on Crossdock's clock) a file's size and mtime must stay unchanged, over at least two listings."""
     take_older_than_s: float | None = Field(default=None, ge=0)

@@ -6,9 +6,15 @@ between that answer and the move leaves the file where it was, and the next pass
 `accept` must be idempotent: derive event ids from partner + file name + content hash (uuid5 over them), and the
 log drops the repeat as a duplicate.
 
-No single file stops the poller: a file over `max_file_size`, or one that `accept` keeps failing on
-(`max_attempts`, counted in memory), goes to failed/ with a `<name>.error.txt` beside it saying why. Files still
-being uploaded are left alone until their size and mtime hold still (`settle_s`, `take_older_than_s`).
+No single file stops the poller: a file over its size limit, or one that `accept` keeps failing on (`max_attempts`,
+counted per upload by a `FileAttempts`: in memory by default, in the store for partner mailboxes, so a restart does
+not start the count again), goes to failed/ with a `<name>.error.txt` beside it saying why. Files still being
+uploaded are left alone until their size and mtime hold still (`settle_s`, `take_older_than_s`).
+
+Whole or streamed: a file is read whole (up to `max_file_size`) and handed to `accept(name, content)`, unless
+`streamed(name)` says it is read as it downloads: then `accept_stream(name, chunks)` gets the file as an async
+iterator of `chunk_size` chunks, up to `max_stream_size`, and memory does not grow with the file (partners' CSV
+batches). A connection lost mid-stream ends the pass; the next pass streams the file again from the start.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import contextlib
 import logging
 import posixpath
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -31,6 +37,7 @@ from crossdock.connectors.sftp.errors import (
     SftpSetupError,
     SftpUnavailableError,
 )
+from crossdock.ports.partners import FileAttempts, FileKey
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +88,33 @@ class PollReport:
 
 
 AcceptFile = Callable[[str, bytes], Awaitable[FileVerdict]]
+AcceptStream = Callable[[str, AsyncIterator[bytes]], Awaitable[FileVerdict]]
 RecordFailure = Callable[[FailedFile], Awaitable[None]]
+
+
+class MemoryFileAttempts:
+    """Attempt counts in this process only: a restart starts them again (the default for a bare poller)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[FileKey, tuple[int, str]] = {}
+
+    async def attempts(self, file: FileKey) -> tuple[int, str]:
+        """Failed attempts at the file so far, and the last reason."""
+        return self._counts.get(file, (0, ""))
+
+    async def failed(self, file: FileKey, reason: str) -> int:
+        """Count a failed attempt."""
+        attempts = self._counts.get(file, (0, ""))[0] + 1
+        self._counts[file] = (attempts, reason)
+        return attempts
+
+    async def forget(self, file: FileKey) -> None:
+        """Drop the file's count."""
+        self._counts.pop(file, None)
+
+    async def keep_only(self, present: Collection[FileKey]) -> None:
+        """Drop the counts of files no longer listed."""
+        self._counts = {key: value for key, value in self._counts.items() if key in present}
 
 
 @dataclass(slots=True)
@@ -105,18 +138,25 @@ class SftpMailboxPoller:
         accept: AcceptFile,
         *,
         on_failed: RecordFailure | None = None,
+        accept_stream: AcceptStream | None = None,
+        streamed: Callable[[str], bool] | None = None,
+        attempts: FileAttempts | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        if (accept_stream is None) != (streamed is None):
+            raise ValueError("give accept_stream and streamed together: which files stream, and who reads them")
         self.client = client
         self.settings = client.settings
         self.passes = 0
         self._accept = accept
+        self._accept_stream = accept_stream
+        self._streamed = streamed or (lambda _name: False)
         self._on_failed = on_failed
         self._clock = clock
         self._wall_clock = wall_clock
         self._sightings: dict[str, _Sighting] = {}
-        self._attempts: dict[tuple[str, int, int], tuple[int, str]] = {}
+        self._attempts: FileAttempts = attempts or MemoryFileAttempts()
         self._folders_ready = False
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -144,7 +184,7 @@ class SftpMailboxPoller:
             await self.client.ensure_directory(self.settings.failed_dir)
             self._folders_ready = True
         files = await self.client.list_inbound()
-        self._forget_gone(files)
+        await self._forget_gone(files)
         now = self._clock()
         for remote in files:
             if not self._settled(remote, now):
@@ -165,11 +205,10 @@ class SftpMailboxPoller:
                 logger.exception("%s: filing %s failed; it stays in inbound", self.client.where, remote.name)
         return report
 
-    def _forget_gone(self, files: Sequence[RemoteFile]) -> None:
+    async def _forget_gone(self, files: Sequence[RemoteFile]) -> None:
         names = {f.name for f in files}
-        keys = {_key(f) for f in files}
         self._sightings = {name: seen for name, seen in self._sightings.items() if name in names}
-        self._attempts = {key: value for key, value in self._attempts.items() if key in keys}
+        await self._attempts.keep_only({_key(f) for f in files})
 
     def _settled(self, remote: RemoteFile, now: float) -> bool:
         """True once the file's size and mtime held still for `settle_s` over two listings (or it is old enough)."""
@@ -181,6 +220,9 @@ class SftpMailboxPoller:
         return now - seen.since >= self.settings.settle_s
 
     async def _take(self, remote: RemoteFile, report: PollReport) -> None:
+        if self._accept_stream is not None and self._streamed(remote.name):
+            await self._take_streamed(remote, self._accept_stream, report)
+            return
         limit = self.settings.max_file_size
         if remote.size > limit:
             reason = f"the file is {remote.size} bytes, over the limit of {limit} bytes (max_file_size)"
@@ -197,7 +239,7 @@ class SftpMailboxPoller:
         except SftpError as exc:
             await self._failed_attempt(remote, f"it could not be read: {exc}", None, report)
             return
-        attempts, last_reason = self._attempts.get(_key(remote), (0, ""))
+        attempts, last_reason = await self._attempts.attempts(_key(remote))
         if attempts >= self.settings.max_attempts:
             # An earlier pass gave up, but on_failed could not record it then.
             await self._fail(remote, _gave_up(attempts, last_reason), content, report)
@@ -210,9 +252,41 @@ class SftpMailboxPoller:
             logger.exception("%s: accept failed for %s", self.client.where, remote.name)
             await self._failed_attempt(remote, f"accept raised {type(exc).__name__}: {exc}", content, report)
             return
+        await self._file(remote, verdict, content, report)
+
+    async def _take_streamed(self, remote: RemoteFile, accept: AcceptStream, report: PollReport) -> None:
+        """Hand the file to `accept` as it downloads; the size limit is `max_stream_size`."""
+        limit = self.settings.max_stream_size
+        if remote.size > limit:
+            reason = f"the file is {remote.size} bytes, over the limit of {limit} bytes (max_stream_size)"
+            await self._fail(remote, reason, None, report)
+            return
+        attempts, last_reason = await self._attempts.attempts(_key(remote))
+        if attempts >= self.settings.max_attempts:
+            await self._fail(remote, _gave_up(attempts, last_reason), None, report)
+            return
+        try:
+            # Closed however `accept` ends, so a reader that stops early does not leave the remote file open.
+            async with contextlib.aclosing(self.client.read_chunks(remote.path)) as chunks:
+                verdict = await accept(remote.name, chunks)
+            if not isinstance(verdict, FileVerdict):
+                raise TypeError(f"accept returned {verdict!r}; return FileVerdict.logged() or FileVerdict.rejected()")
+        except (SftpUnavailableError, SftpFileNotFoundError):
+            raise
+        except SftpError as exc:
+            await self._failed_attempt(remote, f"it could not be read: {exc}", None, report)
+            return
+        except Exception as exc:
+            logger.exception("%s: accept failed for %s", self.client.where, remote.name)
+            await self._failed_attempt(remote, f"accept raised {type(exc).__name__}: {exc}", None, report)
+            return
+        await self._file(remote, verdict, None, report)
+
+    async def _file(self, remote: RemoteFile, verdict: FileVerdict, content: bytes | None, report: PollReport) -> None:
+        """Move a file `accept` answered for: to processed/ when logged, to failed/ when rejected."""
         if verdict.outcome == "logged":
             target = await self.client.move(remote.path, self.settings.processed_dir)
-            self._filed(remote)
+            await self._filed(remote)
             report.processed.append(remote.name)
             logger.info("%s: %s logged and moved to %s", self.client.where, remote.name, target)
         else:
@@ -220,9 +294,7 @@ class SftpMailboxPoller:
             await self._fail(remote, f"rejected: {verdict.reason}", content, report, notify=False)
 
     async def _failed_attempt(self, remote: RemoteFile, reason: str, content: bytes | None, report: PollReport) -> None:
-        key = _key(remote)
-        attempts = self._attempts.get(key, (0, ""))[0] + 1
-        self._attempts[key] = (attempts, reason)
+        attempts = await self._attempts.failed(_key(remote), reason)
         if attempts >= self.settings.max_attempts:
             await self._fail(remote, _gave_up(attempts, reason), content, report)
         else:
@@ -250,7 +322,7 @@ class SftpMailboxPoller:
                 report.held.append(remote.name)
                 return
         target = await self.client.move(remote.path, self.settings.failed_dir)
-        self._filed(remote)
+        await self._filed(remote)
         report.failed.append(remote.name)
         logger.warning("%s: %s moved to %s: %s", self.client.where, remote.name, target, reason)
         # The note comes after the move: the reason is already recorded by accept or on_failed, and a note
@@ -263,13 +335,13 @@ class SftpMailboxPoller:
         except SftpError as exc:
             logger.warning("%s: could not write the error note for %s: %s", self.client.where, target, exc)
 
-    def _filed(self, remote: RemoteFile) -> None:
+    async def _filed(self, remote: RemoteFile) -> None:
         # A new upload under the same name must settle again, and start with a fresh attempt count.
         self._sightings.pop(remote.name, None)
-        self._attempts.pop(_key(remote), None)
+        await self._attempts.forget(_key(remote))
 
 
-def _key(remote: RemoteFile) -> tuple[str, int, int]:
+def _key(remote: RemoteFile) -> FileKey:
     return (remote.name, remote.size, remote.mtime)
 
 

@@ -21,13 +21,15 @@ How each business operation maps onto Tryton:
   no queue worker is configured); a sale still confirmed afterwards is processed again explicitly, which raises
   the error the queued run only logged.
 
-Fulfilment (`orders_fulfil`) explains dispatch, backorders, drop shipments, invoices and cancelling.
+Fulfilment (`orders_fulfil`) explains dispatch, backorders, drop shipments, invoices and cancelling;
+`orders_supply` what a drop-ship supplier's answers change: stopping what it refuses, posting its invoices.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +47,7 @@ from crossdock.connectors.tryton.orders_reference import (
     item_of,
     local_id,
 )
+from crossdock.connectors.tryton.orders_supply import SupplierAnswers
 from crossdock.connectors.tryton.orders_wizard import press
 from crossdock.connectors.tryton.resources.base import related, text
 from crossdock.model.common import Sourcing
@@ -78,6 +81,7 @@ class TrytonOrderDesk:
         self._refs = OrderReferences(client, system)
         self._reader = SaleReader(client, system)
         self._fulfilment = Fulfilment(client, system, self._refs, self._reader)
+        self._supply = SupplierAnswers(client, system, self._reader)
 
     @property
     def system(self) -> str:
@@ -292,6 +296,25 @@ class TrytonOrderDesk:
     async def cancel_sale(self, sale_id: str) -> ErpSale:
         """Cancel the sale, releasing reserved stock (see `orders_fulfil`)."""
         return await self._fulfilment.cancel(local_id(self._system, sale_id, "sale"))
+
+    async def stop_drop_ship(self, sale_id: str, skus: Sequence[str]) -> ErpSale:
+        """Close what is open of these drop-shipped SKUs on the purchase and the sale (see `orders_supply`)."""
+        return await self._supply.stop_drop_ship(local_id(self._system, sale_id, "sale"), skus)
+
+    async def read_purchase(self, purchase_id: str) -> ErpPurchase:
+        """A purchase with its lines, unit costs and supplier invoices."""
+        return await self._supply.read_purchase(local_id(self._system, purchase_id, "purchase"))
+
+    async def post_supplier_invoice(
+        self, purchase_id: str, invoice_id: str, *, reference: str, invoice_date: date
+    ) -> ErpInvoice:
+        """Post the purchase's draft supplier invoice as the supplier's invoice `reference` (see `orders_supply`)."""
+        return await self._supply.post_supplier_invoice(
+            local_id(self._system, purchase_id, "purchase"),
+            local_id(self._system, invoice_id, "invoice"),
+            reference=reference,
+            invoice_date=invoice_date,
+        )
 
     async def _party(self, party_id: int, fields: Sequence[str]) -> dict[str, Any]:
         rows = await self._client.search_read(PARTY, [("id", "=", party_id)], fields, context=ALL)

@@ -8,7 +8,8 @@ quantities come from the sale's own stock moves (the outgoing or customer moves,
 Tryton can cancel a sale only while it is a draft or a quotation. A processing sale is stopped by cancelling its
 shipments and invoices and ignoring them (`TrytonOrderDesk.cancel_sale`), after which Tryton closes it as done:
 a done sale that shipped nothing and owes nothing (no move done, no invoice posted or paid) reads as CANCELLED.
-A Tryton shipment that is `shipped` has left the warehouse and reads as DONE.
+A Tryton shipment that is `shipped` has left the warehouse and reads as DONE. A sale line's cancelled quantity is
+what its ignored cancelled moves held: what a drop-ship supplier refused (`orders_supply`).
 """
 
 from __future__ import annotations
@@ -68,11 +69,12 @@ _LINE_FIELDS = [
     "unit_price",
     "purchase_request",
     "product.template.supply_on_sale",
+    "moves_ignored",
 ]
 _MOVE_FIELDS = ["state", "quantity", "product.code", "shipment", "origin", "from_location.type", "to_location.type"]
 _SHIPMENT_FIELDS = ["number", "state", "reference", "effective_date"]
 _SHIPMENT_OUT_FIELDS = [*_SHIPMENT_FIELDS, "warehouse_storage", "warehouse_output"]
-_INVOICE_FIELDS = ["number", "state", "total_amount", "tax_amount", "currency.code", "invoice_date"]
+_INVOICE_FIELDS = ["number", "state", "total_amount", "tax_amount", "currency.code", "invoice_date", "reference"]
 _INVOICE_LINE_FIELDS = ["invoice", "product.code", "product.name", "description", "quantity", "unit_price", "amount"]
 _STATES = {state.value: state for state in SaleState}
 _SHIPMENT_STATES = {
@@ -141,6 +143,15 @@ class SaleRow:
                 shipped[str(move["origin"])] += decimal_of(move["quantity"])
         return shipped
 
+    def cancelled_by_line(self) -> dict[str, Decimal]:
+        """Quantity closed without delivery per sale line (`sale.line,<id>`): its ignored cancelled moves."""
+        ignored = {int(m) for line in self.lines for m in line.get("moves_ignored") or ()}
+        cancelled: dict[str, Decimal] = defaultdict(Decimal)
+        for move in self.moves:
+            if move["state"] == "cancelled" and int(move["id"]) in ignored:
+                cancelled[str(move["origin"])] += decimal_of(move["quantity"])
+        return cancelled
+
     def lines_of(self, shipment: str) -> list[ShipmentLine]:
         """The items and quantities on shipment `<model>,<id>`, from the sale's moves on it."""
         cancelled = all(m["state"] == "cancelled" for m in self.moves if m["shipment"] == shipment)
@@ -153,6 +164,7 @@ class SaleRow:
     def to_erp(self) -> ErpSale:
         """The ErpSale this row stands for."""
         shipped = self.shipped_by_line()
+        cancelled = self.cancelled_by_line()
         requested = {int(line["id"]) for line in self.lines if line.get("purchase_request")}
         dropped = {str(m["origin"]) for m in self.moves if related(m, "from_location", "type") == "drop"}
         lines = []
@@ -171,6 +183,7 @@ class SaleRow:
                     sourcing=Sourcing.DROP_SHIP if drop_ship else Sourcing.STOCKED,
                     shipped_quantity=shipped.get(key, Decimal(0)),
                     is_freight=sku == FREIGHT_SKU,
+                    cancelled_quantity=cancelled.get(key, Decimal(0)),
                 )
             )
         shipments = [
@@ -233,6 +246,7 @@ def invoice_of(row: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> Er
             )
             for line in lines
         ],
+        reference=text(row.get("reference")),
     )
 
 
@@ -295,17 +309,26 @@ class SaleReader:
         if not request_ids:
             return []
         requests = await self._client.read(REQUEST, request_ids, ["purchase"])
-        purchase_ids = sorted({int(r["purchase"]) for r in requests if r.get("purchase")})
+        return await self.purchases_by_id(sorted({int(r["purchase"]) for r in requests if r.get("purchase")}))
+
+    async def purchases_by_id(self, purchase_ids: Sequence[int], *, with_invoices: bool = False) -> list[ErpPurchase]:
+        """These purchases with their lines (with their supplier invoices if asked); unknown ids are left out."""
         if not purchase_ids:
             return []
+        fields = ["number", "state", "party", "party.name", "currency.code", *(["invoices"] if with_invoices else [])]
         purchases, lines = await asyncio.gather(
-            self._client.read(PURCHASE, purchase_ids, ["number", "state", "party", "party.name", "currency.code"]),
+            self._client.search_read(PURCHASE, [("id", "in", list(purchase_ids))], fields),
             self._client.search_read(
                 "purchase.line",
-                [("purchase", "in", purchase_ids), ("type", "=", "line")],
+                [("purchase", "in", list(purchase_ids)), ("type", "=", "line")],
                 ["purchase", "product.code", "quantity", "unit_price"],
                 order=(("purchase", "ASC"), ("sequence", "ASC"), ("id", "ASC")),
             ),
+        )
+        invoice_ids = sorted({int(i) for row in purchases for i in row.get("invoices") or ()})
+        invoices, invoice_lines = await asyncio.gather(
+            self._client.read(INVOICE, invoice_ids, _INVOICE_FIELDS) if invoice_ids else _no_rows(),
+            self._invoice_lines(invoice_ids),
         )
         return [
             ErpPurchase(
@@ -325,8 +348,13 @@ class SaleReader:
                     for line in lines
                     if line["purchase"] == row["id"] and line.get("unit_price") is not None
                 },
+                invoices=[
+                    invoice_of(invoice, [line for line in invoice_lines if line["invoice"] == invoice["id"]])
+                    for invoice in sorted(invoices, key=_by_id)
+                    if invoice["id"] in (row.get("invoices") or ())
+                ],
             )
-            for row in purchases
+            for row in sorted(purchases, key=_by_id)
         ]
 
     async def _drop_ship_skus(self, sale: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> frozenset[str]:
@@ -358,6 +386,10 @@ class SaleReader:
 
 async def _no_skus() -> frozenset[str]:
     return frozenset()
+
+
+async def _no_rows() -> list[dict[str, Any]]:
+    return []
 
 
 def _supply_on_sale(line: Mapping[str, Any]) -> Any:

@@ -114,6 +114,7 @@ def _line_status_fields() -> dict[str, FieldSpec]:
     return {
         "Shipped_Quantity__c": typed("double", label="Shipped Quantity"),
         "Backordered_Quantity__c": typed("double", label="Backordered Quantity"),
+        "Cancelled_Quantity__c": typed("double", label="Cancelled Quantity"),
     }
 
 

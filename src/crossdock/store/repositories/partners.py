@@ -1,18 +1,20 @@
-"""Partner control numbers and the document journal in SQL."""
+"""Partner control numbers, the document journal and failed file attempts in SQL."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from crossdock.ports.partners import DocumentDirection, PartnerDocument
+from crossdock.ports.partners import DocumentDirection, FileAttempt, FileKey, PartnerDocument
 from crossdock.store.repositories.base import Transaction, insert_new
 from crossdock.store.rules import as_utc, stamp, utc_now
 from crossdock.store.tables import partner_counters as counters
 from crossdock.store.tables import partner_documents as documents
+from crossdock.store.tables import partner_files as files_t
 
 
 def _document(row: sa.Row[Any]) -> PartnerDocument:
@@ -31,16 +33,19 @@ def _document(row: sa.Row[Any]) -> PartnerDocument:
 
 
 class SqlPartnerRecords:
-    """The PartnerRecords repository on `cd_partner_counters` and `cd_partner_documents`."""
+    """The PartnerRecords repository on `cd_partner_counters`, `cd_partner_documents` and `cd_partner_files`."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
+
+    def _insert(self, table: sa.Table) -> Any:
+        return postgresql.insert(table) if self._tx.dialect == "postgresql" else sqlite.insert(table)
 
     def next_numbers(self, partner: str, kind: str, count: int = 1) -> list[int]:
         """Take the next `count` numbers of a counter, in the caller's transaction."""
         if count < 1:
             raise ValueError("take at least one control number")
-        insert = postgresql.insert(counters) if self._tx.dialect == "postgresql" else sqlite.insert(counters)
+        insert = self._insert(counters)
         # One statement that creates or bumps the row and says where it ended: no read-then-write race.
         statement = (
             insert.values(partner=partner, kind=kind, value=count)
@@ -106,3 +111,83 @@ class SqlPartnerRecords:
         if partner is not None:
             query = query.where(t.c.partner == partner)
         return [_document(row) for row in self._tx.read(query.order_by(t.c.at, t.c.id))]
+
+    def awaiting(
+        self, partner: str, kind: str, answers: Sequence[str], *, sent_before: datetime, sent_after: datetime
+    ) -> list[PartnerDocument]:
+        """Outbound documents of `kind` sent in the window whose reference has no inbound answer of `answers`."""
+        t = documents
+        answer = documents.alias("answer")
+        answered = (
+            sa.select(answer.c.id)
+            .where(
+                answer.c.partner == t.c.partner,
+                answer.c.direction == DocumentDirection.INBOUND.value,
+                answer.c.kind.in_(list(answers)),
+                answer.c.reference == t.c.reference,
+            )
+            .exists()
+        )
+        query = sa.select(t).where(
+            t.c.partner == partner,
+            t.c.kind == kind,
+            t.c.direction == DocumentDirection.OUTBOUND.value,
+            t.c.at < as_utc(sent_before),
+            t.c.at >= as_utc(sent_after),
+            ~answered,
+        )
+        return [_document(row) for row in self._tx.read(query.order_by(t.c.at, t.c.id))]
+
+    def file_attempts(self, partner: str) -> list[FileAttempt]:
+        """The partner's files that failed and are not filed yet, oldest failure first."""
+        t = files_t
+        rows = self._tx.read(sa.select(t).where(t.c.partner == partner).order_by(t.c.first_at, t.c.name))
+        return [
+            FileAttempt(
+                partner=row.partner,
+                name=row.name,
+                size=int(row.size),
+                mtime=int(row.mtime),
+                attempts=int(row.attempts),
+                last_error=row.last_error,
+                first_at=row.first_at,
+                last_at=row.last_at,
+            )
+            for row in rows
+        ]
+
+    def count_file_attempt(self, partner: str, file: FileKey, *, error: str, at: datetime) -> int:
+        """Count one more failed attempt at a file; the attempts so far."""
+        name, size, mtime = file
+        when = as_utc(at)
+        # One statement that creates or bumps the row: two workers failing on one file both count.
+        statement = (
+            self._insert(files_t)
+            .values(
+                partner=partner,
+                name=name,
+                size=size,
+                mtime=mtime,
+                attempts=1,
+                last_error=error,
+                first_at=when,
+                last_at=when,
+            )
+            .on_conflict_do_update(
+                index_elements=["partner", "name", "size", "mtime"],
+                set_={"attempts": files_t.c.attempts + 1, "last_error": error, "last_at": when},
+            )
+            .returning(files_t.c.attempts)
+        )
+        return int(self._tx.write(statement).scalar_one())
+
+    def forget_file_attempts(self, partner: str, files: Sequence[FileKey]) -> int:
+        """Drop the attempt counts of these files; how many there were."""
+        dropped = 0
+        t = files_t
+        for name, size, mtime in files:
+            result = self._tx.write(
+                sa.delete(t).where(t.c.partner == partner, t.c.name == name, t.c.size == size, t.c.mtime == mtime)
+            )
+            dropped += int(result.rowcount)
+        return dropped

@@ -167,12 +167,14 @@ async def test_a_status_report_is_one_composite_call_after_resolving_line_number
                 "Id": item(1)["Id"],
                 "Shipped_Quantity__c": 1.0,
                 "Backordered_Quantity__c": 0.0,
+                "Cancelled_Quantity__c": 0.0,
             },
             {
                 "attributes": {"type": "OrderItem"},
                 "Id": item(2)["Id"],
                 "Shipped_Quantity__c": 0.0,
                 "Backordered_Quantity__c": 1.0,
+                "Cancelled_Quantity__c": 0.0,
             },
         ],
     }

@@ -7,18 +7,34 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0009_partner_files"
 down_revision: str | None = "0008_console"
 branch_labels: str | None = None
 depends_on: str | None = None
 
+# Frozen copies of the column types as of this revision: later edits to `tables.py` must not change history.
+TIMESTAMP = sa.DateTime(timezone=True)
+
 
 def upgrade() -> None:
-    """Nothing yet: this revision's tables are being written."""
+    """Create the table of failed attempts at partners' files."""
+    op.create_table(
+        "cd_partner_files",
+        sa.Column("partner", sa.String(), nullable=False),
+        sa.Column("name", sa.String(), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("mtime", sa.BigInteger(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.Column("first_at", TIMESTAMP, nullable=False),
+        sa.Column("last_at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("partner", "name", "size", "mtime", name="pk_cd_partner_files"),
+    )
 
 
 def downgrade() -> None:
-    """Nothing yet."""
+    """Drop the table of failed attempts at partners' files."""
+    op.drop_table("cd_partner_files")
