@@ -28,18 +28,25 @@ DEFAULT_OWNERSHIP: dict[str, dict[str, str]] = {
     },
 }
 
-GOVERNANCE = {"technical_owner": "Integration team", "sla": "15m", "criticality": "high"}
+GOVERNANCE = {
+    "technical_owner": "Integration team",
+    "sla_target": "15m",
+    "criticality": "high",
+    "escalation_path": ["integration-oncall@distributor.example"],
+}
 
 
-def flow(source: str, target: str, entity: str, business_owner: str) -> dict[str, Any]:
-    """A flow for crossdock.yaml, named `<entity>-<source>-to-<target>`, with its governance fields."""
+def flow(source: str, target: str, entity: str, business_owner: str, *, sensitive: bool = False) -> dict[str, Any]:
+    """A flow for crossdock.yaml, named `<entity>-<source>-to-<target>`, with its governance (it passes lint);
+    replaying a `sensitive` flow's dead letters needs a second person's approval in the console."""
+    governance: dict[str, Any] = {"business_owner": business_owner, "system_of_record": source, **GOVERNANCE}
+    if sensitive:
+        governance["sensitive"] = True
     return {
         "name": f"{entity.replace('_', '-')}-{source}-to-{target}",
         "source": {"system": source, "entity": entity},
         "targets": [{"system": target, "entity": entity}],
-        "business_owner": business_owner,
-        "system_of_record": source,
-        **GOVERNANCE,
+        "governance": governance,
     }
 
 
@@ -47,7 +54,7 @@ def default_flows() -> list[dict[str, Any]]:
     """Customer master both ways; item master and list prices ERP → CRM."""
     return [
         flow("crm", "erp", "customer", "Sales Operations"),
-        flow("erp", "crm", "customer", "Finance"),
+        flow("erp", "crm", "customer", "Finance", sensitive=True),  # payment terms and credit: four eyes on replays
         flow("erp", "crm", "item", "Product Management"),
         flow("erp", "crm", "price_list", "Pricing"),
     ]
