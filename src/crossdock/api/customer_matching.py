@@ -1,31 +1,30 @@
-"""Is a customer asking to be onboarded one we already have? A deterministic first answer, behind a port.
+"""Is a customer asking to be onboarded one we already have? Asked of the master-data gate, behind a port.
 
-`NormalisedCustomerMatcher` calls two customers the same when they share a tax id, or when their company names
-agree once case, punctuation, accents and legal suffixes are dropped ("ACME Supply, Inc." = "Acme Supply") and
-they share a postal code. The [mdm] work replaces it with a scoring matcher behind the same `CustomerMatcher`.
+`GateCustomerMatcher` puts the applicant through the MDM customer gate (`crossdock.mdm.online`): its candidates
+are the golden customers sharing a blocking key with it in the store's match index, scored by the same matcher as
+every other system's new customers. A confident match (or a pair a steward has merged) is that customer: the
+route answers `matched` and creates nothing. A likely match is held: `hold` opens a stewardship case keeping the
+prospect's event, which is logged only if a steward keeps the two apart. `NoCustomerMatcher` matches nothing, for
+an API wired without master data.
 
-Where the candidates come from is the weak part today: the `GoldenRecords` port answers by canonical id only, so
-there is no way to search golden customers by name or tax id. The matcher scans golden customers through an
-optional `scan(entity, limit=...)` on the repository, bounded to `scan_limit` (10,000) records; a store without it
-yields no candidates and every request goes to review. What it needs is a match-key index kept with the golden
-records, e.g. `cd_golden_match_keys(entity, kind, key, canonical_id)` indexed on `(entity, kind, key)`, holding
-the normalised tax ids and (name, postal code) keys this module computes, written by `GoldenRecords.put`.
+The applicant's identity (its tax id, else its company name and billing postal code) names it in cases, so the same
+applicant asking again finds its case, or the steward's decision, instead of a new one.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol
 
-from crossdock.ports.store import GoldenRecord, UnitOfWork
+from crossdock.events.envelope import CloudEvent
+from crossdock.mdm.model import CustomerRecord
+from crossdock.mdm.online import Admission, Arrival, CustomerGate
+from crossdock.mdm.release import HeldEvents
+from crossdock.ports.store import UnitOfWork
 
-logger = logging.getLogger(__name__)
-
-SCAN_LIMIT = 10_000
+API_SYSTEM = "api"
 # Words that say what kind of company it is, not which one: "Acme Supply LLC" and "ACME SUPPLY" are one company.
 LEGAL_SUFFIXES = frozenset(
     {
@@ -33,9 +32,6 @@ LEGAL_SUFFIXES = frozenset(
         "llc", "llp", "ltd", "limited", "nv", "oy", "plc", "pty", "sa", "sarl", "spa", "srl",
     }
 )  # fmt: skip
-# Identifier schemes that name a company's tax registration; D-U-N-S and GLN numbers are not tax ids, and a D-U-N-S
-# number can share its nine digits with an unrelated EIN.
-TAX_SCHEMES = frozenset({"tax_id", "vat", "ein"})
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
 
@@ -62,42 +58,10 @@ def postal_key(country: str, postal_code: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CustomerProfile:
-    """What a match is decided on, normalised."""
+    """What an applicant is matched on: who it is (its identity) and its fields as matching reads them."""
 
-    names: frozenset[str]  # company keys of the name and the legal name
-    tax_ids: frozenset[str]
-    postal_codes: frozenset[str]  # postal keys of every address
-
-    @classmethod
-    def of(
-        cls, names: Iterable[str | None], tax_ids: Iterable[str | None], addresses: Iterable[tuple[str, str | None]]
-    ) -> CustomerProfile:
-        """A profile from raw names, tax ids and (country, postal code) pairs; blanks are skipped."""
-        return cls(
-            names=frozenset(key for name in names if name and (key := company_key(name))),
-            tax_ids=frozenset(key for value in tax_ids if value and (key := tax_key(value))),
-            postal_codes=frozenset(postal_key(country, code) for country, code in addresses if country and code),
-        )
-
-    @classmethod
-    def of_golden(cls, document: dict[str, Any]) -> CustomerProfile:
-        """A profile from a golden customer document (the canonical Customer, as JSON)."""
-        identifiers = [i for i in document.get("identifiers") or [] if isinstance(i, dict)]
-        addresses = [a for a in document.get("addresses") or [] if isinstance(a, dict)]
-        return cls.of(
-            [document.get("name"), document.get("legal_name")],
-            [str(i.get("value", "")) for i in identifiers if i.get("scheme") in TAX_SCHEMES],
-            [(str(a.get("country", "")), a.get("postal_code")) for a in addresses],
-        )
-
-    def match_on(self, other: CustomerProfile) -> list[str]:
-        """What the two profiles agree on that makes them one customer; empty when they are not."""
-        matched = []
-        if self.tax_ids & other.tax_ids:
-            matched.append("tax_id")
-        if self.names & other.names and self.postal_codes & other.postal_codes:
-            matched += ["name", "postal_code"]
-        return matched
+    identity: str
+    record: CustomerRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,54 +73,61 @@ class CustomerMatch:
 
 
 class CustomerMatcher(Protocol):
-    """Finds the existing customer an onboarding request likely is."""
+    """Finds the existing customer an onboarding request likely is, and holds the doubtful ones for a steward."""
 
     def match(self, uow: UnitOfWork, profile: CustomerProfile) -> CustomerMatch | None:
-        """The best match among existing customers, or None."""
+        """The existing customer the applicant is, or None (new, or a likely duplicate for `hold`)."""
+        ...
+
+    def hold(self, uow: UnitOfWork, profile: CustomerProfile, prospect: CloudEvent) -> int | None:
+        """Open (or find) the stewardship case of a likely duplicate, keeping the prospect's event in it; the
+        case's id, or None when the applicant is new and its prospect may be logged."""
         ...
 
 
-@runtime_checkable
-class ScansGoldenRecords(Protocol):
-    """A golden-record repository that can list records of an entity (not part of the `GoldenRecords` port yet)."""
-
-    def scan(self, entity: str, *, limit: int) -> Sequence[GoldenRecord]:
-        """Up to `limit` golden records of `entity`."""
-        ...
-
-
-Candidates = Callable[[UnitOfWork, int], Iterable[GoldenRecord]]
-
-
-def scanned_golden_customers(uow: UnitOfWork, limit: int) -> Iterable[GoldenRecord]:
-    """Golden customers, if the store can list them; none otherwise (every request then goes to review)."""
-    if isinstance(uow.golden, ScansGoldenRecords):
-        return uow.golden.scan("customer", limit=limit)
-    return ()
-
-
-class NormalisedCustomerMatcher:
-    """Same tax id, or same normalised company name and postal code, among at most `scan_limit` golden customers."""
-
-    def __init__(self, candidates: Candidates = scanned_golden_customers, *, scan_limit: int = SCAN_LIMIT) -> None:
-        self._candidates = candidates
-        self._scan_limit = scan_limit
+class NoCustomerMatcher:
+    """No master data to match against: every applicant is new."""
 
     def match(self, uow: UnitOfWork, profile: CustomerProfile) -> CustomerMatch | None:
-        """The best match: a tax id match before a name match, then the lowest canonical id (deterministic)."""
-        best: tuple[int, str, list[str]] | None = None
-        seen = 0
-        for record in self._candidates(uow, self._scan_limit):
-            seen += 1
-            matched = profile.match_on(CustomerProfile.of_golden(record.document))
-            if not matched:
-                continue
-            rank = (0 if "tax_id" in matched else 1, record.canonical_id)
-            if best is None or rank < best[:2]:
-                best = (*rank, matched)
-        if seen >= self._scan_limit:
-            logger.warning(
-                "customer matching compared only the first %d golden customers; duplicates beyond them go to review",
-                self._scan_limit,
-            )
-        return None if best is None else CustomerMatch(best[1], tuple(best[2]))
+        """Nothing."""
+        return None
+
+    def hold(self, uow: UnitOfWork, profile: CustomerProfile, prospect: CloudEvent) -> int | None:
+        """Nothing is held."""
+        return None
+
+
+class GateCustomerMatcher:
+    """The `CustomerMatcher` port over the MDM customer gate."""
+
+    def __init__(self, gate: CustomerGate, *, system: str = API_SYSTEM) -> None:
+        self._gate = gate
+        self._system = system
+
+    def _arrival(self, profile: CustomerProfile) -> Arrival:
+        return Arrival(self._system, profile.identity, profile.record)
+
+    def match(self, uow: UnitOfWork, profile: CustomerProfile) -> CustomerMatch | None:
+        """A confident match, or a pair a steward merged: that customer."""
+        answer = self._gate.screen(uow, self._arrival(profile))
+        if answer.admission not in (Admission.KNOWN, Admission.LINKED) or answer.canonical_id is None:
+            return None
+        if answer.case is not None or answer.match is None:
+            return CustomerMatch(answer.canonical_id, ("steward",))  # a person decided it
+        return CustomerMatch(answer.canonical_id, tuple(answer.match.agreed_on()) or ("steward",))
+
+    def hold(self, uow: UnitOfWork, profile: CustomerProfile, prospect: CloudEvent) -> int | None:
+        """A likely duplicate's case (the prospect waits in it), or None for a new applicant."""
+        held = HeldEvents(
+            system=self._system,
+            local_id=profile.identity,
+            provisional_id=prospect.subject,
+            created=prospect,
+            customer_field=None,
+            adopt=False,  # a prospect is not a customer yet: the account is opened after review
+            link=False,  # an applicant has no record in a system to cross-reference
+        )
+        answer = self._gate.admit(uow, self._arrival(profile), held=held.to_json(), link=False)
+        if answer.admission is Admission.HELD and answer.case is not None:
+            return answer.case.id
+        return None

@@ -180,6 +180,8 @@ class CaptureRunner:
         for exception in verdict.exceptions:
             uow.exceptions.raise_exception(exception)
             report.exceptions += 1
+        if verdict.canonical_id is not None:
+            canonical_id = verdict.canonical_id  # master data matched it to a golden record we have
         # The source now holds this content: a re-read of the same content is nothing new (an echo), and a
         # delivery of the same state back to this system is skipped.
         uow.xrefs.link(CrossReference(flow.entity, canonical_id, system, record.local_id, digest, datetime.now(UTC)))

@@ -43,6 +43,8 @@ class Verdict:
 
     publish: bool = True
     canonical: dict[str, Any] | None = None  # replaces the change's canonical data when set
+    # Re-targets the change to another canonical object (the golden record master data matched it to).
+    canonical_id: str | None = None
     exceptions: list[BusinessException] = field(default_factory=list)
     reason: str | None = None
 
@@ -77,10 +79,14 @@ class GovernorChain:
         verdict = Verdict()
         for governor in self._governors:
             current = change if verdict.canonical is None else _with_canonical(change, verdict.canonical)
+            if verdict.canonical_id is not None:
+                current = replace(current, canonical_id=verdict.canonical_id)
             step = governor.review(current, uow)
             verdict.exceptions.extend(step.exceptions)
             if step.canonical is not None:
                 verdict.canonical = step.canonical
+            if step.canonical_id is not None:
+                verdict.canonical_id = step.canonical_id
             if not step.publish:
                 verdict.publish = False
                 verdict.reason = step.reason

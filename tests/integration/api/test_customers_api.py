@@ -1,19 +1,27 @@
 """Customer onboarding through the API: validated against the canonical model, matched against golden customers
-before anything is created, a prospect logged for review otherwise, idempotent, and closed to partners."""
+through the master-data gate before anything is created (a likely match waits for a steward), a prospect logged
+for review otherwise, idempotent, and closed to partners."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 import httpx
 
-from crossdock.api.customer_matching import NormalisedCustomerMatcher
+from crossdock.api.customer_matching import GateCustomerMatcher
 from crossdock.events.envelope import event_type
-from crossdock.ports.store import GoldenRecord, UnitOfWork
+from crossdock.mdm.golden import GoldenKeeper
+from crossdock.mdm.model import Thresholds
+from crossdock.mdm.online import CustomerGate
+from crossdock.mdm.release import EventsRelease
+from crossdock.mdm.stewardship import Decision, StewardshipService
+from crossdock.mdm.store_index import MatchKeys
+from crossdock.mdm.survivorship import SurvivorshipPolicy
+from crossdock.ports.store import GoldenRecord
 from tests.integration.api.conftest import Api
 from tests.integration.api.fake_erp import wire_erp
+from tests.unit.mdm.mdm_world import table_matcher
 
 PROBLEM = "application/problem+json"
 
@@ -52,18 +60,23 @@ async def logged_customers(api: Api) -> list[dict[str, Any]]:
     return [e.event.data for e in batch if e.event.type == event_type("customer", "created")]
 
 
-def golden_customers(api: Api, *documents: dict[str, Any]) -> None:
-    """Golden customer records in the store, and a matcher that reads exactly those (the store cannot list them)."""
+# How likely each applicant's name is the golden customer it shares a postal code with: the route and the gate's
+# adapter are tested against fixed scores (the matching engine itself has its own tests).
+SCORES = {"Acme Supply LLC": 0.99, "Acme Supply": 0.80, "Acme Supplies": 0.80}
+
+
+def golden_customers(api: Api, *documents: dict[str, Any]) -> StewardshipService:
+    """Golden customers, indexed for the MDM gate the API asks; the steward's desk over the same store."""
+    keys = MatchKeys(table_matcher(Thresholds(), SCORES))
+    keeper = GoldenKeeper(SurvivorshipPolicy(), keys)
     with api.runtime.store.unit_of_work() as uow:
         for document in documents:
             uow.golden.put(GoldenRecord("customer", document["id"], document, {"name": "erp"}))
+            keys.index_golden(uow, document["id"])
         uow.commit()
-    ids = [document["id"] for document in documents]
-
-    def candidates(uow: UnitOfWork, limit: int) -> Iterable[GoldenRecord]:
-        return [found for i in ids[:limit] if (found := uow.golden.get("customer", i)) is not None]
-
-    api.context.customer_matcher = NormalisedCustomerMatcher(candidates)
+    api.context.customer_matcher = GateCustomerMatcher(CustomerGate(keeper))
+    release = EventsRelease(api.runtime.store, keeper, api.runtime.publisher)
+    return StewardshipService(api.runtime.store, keeper, releasers={"events": release})
 
 
 ACME = {
@@ -73,7 +86,7 @@ ACME = {
     "roles": ["bill_to"],
     "currency": "USD",
     "addresses": [
-        {"kind": "bill_to", "lines": ["1 Main"], "city": "Columbus", "region": "OH", "postal_code": "43215-0001",
+        {"kind": "bill_to", "lines": ["12 Pier Rd"], "city": "Columbus", "region": "OH", "postal_code": "43215-0001",
          "country": "US"},
     ],
 }  # fmt: skip
@@ -109,32 +122,49 @@ async def test_a_new_applicant_is_logged_as_a_prospect_for_review_once(api: Api)
     assert len(await logged_customers(api)) == 1
 
 
-async def test_a_likely_existing_customer_is_matched_and_nothing_is_created(api: Api) -> None:
+async def test_a_confident_match_is_the_customer_we_have_and_nothing_is_created(api: Api) -> None:
     golden_customers(api, ACME, ZETA)
-    by_name = await onboard(
-        api,
-        applicant(
-            name="Acme Supply LLC",
-            tax_id=None,
-            billing_address={**applicant()["billing_address"], "postal_code": "43215-1234"},
-        ),
-        "k-acme",
-    )
-    assert by_name.status_code == 200, by_name.text
-    assert by_name.json() == {
+    matched = await onboard(api, applicant(name="Acme Supply LLC", tax_id=None), "k-acme")
+    assert matched.status_code == 200, matched.text
+    assert matched.json() == {
         "status": "matched",
         "customer_id": "cus-acme",
-        "matched_on": ["name", "postal_code"],
+        "matched_on": ["name", "address"],
         "links": {},
     }
-    by_tax_id = (await onboard(api, applicant(name="Something Else", tax_id="471234567"), "k-zeta")).json()
-    assert (by_tax_id["customer_id"], by_tax_id["matched_on"]) == ("cus-zeta", ["tax_id"])
-    elsewhere = await onboard(api, applicant(name="Acme Supply", tax_id=None, shipping_addresses=[]), "k-other")
-    assert elsewhere.status_code == 200  # billing 43215 is ACME's postal code
-    moved = applicant(name="Acme Supply", tax_id=None, shipping_addresses=[])
-    moved["billing_address"] = {**moved["billing_address"], "postal_code": "10001", "city": "New York", "region": "NY"}
-    assert (await onboard(api, moved, "k-moved")).status_code == 202  # same name elsewhere: a person decides
-    assert len(await logged_customers(api)) == 1
+    stranger = await onboard(api, applicant(name="Harbor Fresh Markets", tax_id=None), "k-harbor")
+    assert stranger.status_code == 202
+    assert [c["name"] for c in await logged_customers(api)] == ["Harbor Fresh Markets"]
+
+
+async def test_a_likely_match_waits_for_a_steward_who_decides_once(api: Api) -> None:
+    desk = golden_customers(api, ACME, ZETA)
+    likely = applicant(name="Acme Supply", tax_id=None)
+    held = await onboard(api, likely, "k-likely")
+    assert held.status_code == 202, held.text
+    assert held.json()["status"] == "pending_review"
+    again = await onboard(api, likely, "k-likely-2")
+    assert again.json()["customer_id"] == held.json()["customer_id"]
+    assert await logged_customers(api) == [], "the prospect waits in its case"
+    [case] = desk.open_cases()
+    assert (case.right, case.source_system, case.left_record["name"]) == ("cus-acme", "api", "Acme Supply")
+    assert case.id is not None
+    await desk.decide(case.id, Decision.KEEP_APART, actor="dana")
+    [logged] = await logged_customers(api)
+    assert (logged["id"], logged["status"]) == (held.json()["customer_id"], "prospect")
+    after = await onboard(api, likely, "k-likely-3")
+    assert after.status_code == 202
+    assert desk.open_cases() == [], "a pair decided is not asked again"
+
+    other = applicant(name="Acme Supplies", tax_id=None, reference="WEB-885")
+    await onboard(api, other, "k-other")
+    [second] = desk.open_cases()
+    assert second.id is not None
+    await desk.decide(second.id, Decision.MERGE, actor="dana")
+    merged = await onboard(api, other, "k-other-2")
+    assert merged.status_code == 200
+    assert (merged.json()["customer_id"], merged.json()["matched_on"]) == ("cus-acme", ["steward"])
+    assert len(await logged_customers(api)) == 1, "the merged applicant's prospect is never logged"
 
 
 async def test_requests_are_validated_against_the_canonical_model_before_matching(api: Api) -> None:

@@ -1,12 +1,14 @@
 """Customer onboarding: a request for a new account, validated and matched against the customers we have before
 anything is created.
 
-A request that is likely an existing customer (same tax id, or same company name and postal code) answers 200
-`matched` with that customer's id and creates nothing. Otherwise the applicant becomes a canonical customer in
-status `prospect`, logged as `crossdock.customer.created.v1` (the catalogue has no onboarding-request type; a
-prospect account is what the model calls a customer not yet trading), and the answer is 202 `pending_review`: a
-person, or the [mdm] workflow later, approves it and opens the account in the ERP. No flow delivers it on its own:
-flows carry changes captured from their source system, not events the API logs.
+The applicant goes through the master-data gate (`customer_matching.py`). A confident match with an existing
+customer answers 200 `matched` with that customer's id and creates nothing. A likely match answers 202
+`pending_review` too, but its prospect waits in a stewardship case and is logged only if a steward keeps the two
+apart. Otherwise the applicant becomes a canonical customer in status `prospect`, logged as
+`crossdock.customer.created.v1` (the catalogue has no onboarding-request type; a prospect account is what the model
+calls a customer not yet trading), and the answer is 202 `pending_review`: a person approves it and opens the
+account in the ERP. No flow delivers it on its own: flows carry changes captured from their source system, not
+events the API logs.
 
 Only internal and operator clients may onboard. Partner clients could be granted `customers:write`, but a partner
 is itself one customer account, and an account it creates would belong to no partner, so no object-level check
@@ -28,7 +30,7 @@ from starlette.responses import Response
 
 from crossdock.api.auth import caller, context
 from crossdock.api.context import ApiContext
-from crossdock.api.customer_matching import CustomerProfile, company_key, postal_key, tax_key
+from crossdock.api.customer_matching import API_SYSTEM, CustomerProfile, company_key, postal_key, tax_key
 from crossdock.api.idempotency import Answer, once, require_key
 from crossdock.api.problems import invalid
 from crossdock.api.routes.orders import ERRORS
@@ -37,10 +39,11 @@ from crossdock.api.schemas import Country, Currency, Line, Reference
 from crossdock.api.security.scopes import Scope
 from crossdock.api.security.tokens import Principal
 from crossdock.events.envelope import CloudEvent, event_type
+from crossdock.mdm.model import CustomerRecord
 from crossdock.model.addresses import Address, ContactChannel, ContactPoint
 from crossdock.model.party import Customer
 from crossdock.ports.api import ClientKind
-from crossdock.sync.publish import EventRefusedError
+from crossdock.sync.publish import EventRefusedError, Publisher
 
 router = APIRouter(tags=["customers"], route_class=GuardedRoute)
 
@@ -146,11 +149,24 @@ class CustomerOnboarding(BaseModel):
         return None if value is None else _contact(ContactChannel.PHONE, value).value
 
     def profile(self) -> CustomerProfile:
-        """What the request is matched on."""
-        addresses = [self.billing_address, *self.shipping_addresses]
-        return CustomerProfile.of(
-            [self.name, self.legal_name], [self.tax_id], [(a.country, a.postal_code) for a in addresses]
+        """What the request is matched on: its identity, and its fields as matching reads them."""
+        billing = self.billing_address
+        identity = self.identity()
+        record = CustomerRecord(
+            record_id=f"{API_SYSTEM}:{identity}",
+            system=API_SYSTEM,
+            name=self.name,
+            legal_name=self.legal_name,
+            tax_id=self.tax_id,
+            phone=self.phone,
+            email=self.email,
+            street=" ".join(billing.lines),
+            city=billing.city,
+            region=billing.region,
+            postal_code=billing.postal_code,
+            country=billing.country,
         )
+        return CustomerProfile(identity, record)
 
     def identity(self) -> str:
         """What identifies the applicant: its tax id, else its company name and billing postal code."""
@@ -174,7 +190,9 @@ class CustomerMatched(BaseModel):
 
     status: Literal["matched"] = "matched"
     customer_id: str
-    matched_on: list[str] = Field(description="what agreed: tax_id, or name and postal_code")
+    matched_on: list[str] = Field(
+        description="the fields that agreed (name, tax_id, address, phone, email), or `steward` for a person's decision"
+    )
     links: dict[str, str]
 
 
@@ -270,7 +288,11 @@ async def onboard_customer(
             businesskeys={"customer": customer.number},
         )
         try:
-            await ctx.publisher.publish([event])
+            Publisher.check_with(event, None)
+            # A likely duplicate's prospect waits in a stewardship case; a new applicant's is logged now.
+            held = await ctx.write(lambda uow: ctx.customer_matcher.hold(uow, profile, event))
+            if held is None:
+                await ctx.publisher.publish([event])
         except EventRefusedError as refused:
             raise invalid(f"the customer does not fit the customer event schema: {refused}") from None
         accepted = OnboardingAccepted(customer_id=customer_id, number=customer.number, links=_links(ctx, customer_id))

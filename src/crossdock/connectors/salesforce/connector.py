@@ -23,6 +23,7 @@ from crossdock.connectors.salesforce.capture import PollCapture, soql_fields
 from crossdock.connectors.salesforce.cdc import CdcCapture, ChangeEventSource, CometdEventSource, SandboxEventSource
 from crossdock.connectors.salesforce.client import SalesforceClient, egress_policy
 from crossdock.connectors.salesforce.config import SalesforceSettings
+from crossdock.connectors.salesforce.duplicates import mark_merged, mark_unmerged
 from crossdock.connectors.salesforce.limits import ApiUsage
 from crossdock.connectors.salesforce.order_capture import ORDER, SALES_ORDER, SalesOrderCapture
 from crossdock.connectors.salesforce.orders import SalesforceOrderStatusBoard
@@ -32,6 +33,7 @@ from crossdock.mapping import Direction, MappingCatalog, MappingSpec
 from crossdock.mapping.paths import Step
 from crossdock.ports.connector import ChangeBatch, ConnectorError, ErrorKind, UpsertRequest, UpsertResult
 from crossdock.ports.egress import EgressRefusedError
+from crossdock.ports.mdm import DuplicateRetirement
 from crossdock.ports.orders import OrderStatusReport
 
 MAPPING_DIR = Path(__file__).parent / "mapping"
@@ -196,6 +198,14 @@ class SalesforceConnector:
                 f"{self._system}: {len(failed)} of {len(links)} canonical ids not stamped; first: {first}",
                 retry_after_s=first.retry_after_s,
             )
+
+    async def retire_duplicate(self, retirement: DuplicateRetirement) -> str:
+        """A merge carried here: the losing account marked (its Description), never deleted."""
+        return await mark_merged(self._client, self._sobject(retirement.entity), retirement)
+
+    async def restore_duplicate(self, entity: str, local_id: str, note: str) -> str:
+        """An unmerge carried here: noted on the account."""
+        return await mark_unmerged(self._client, self._sobject(entity), local_id, note)
 
     # -- OrderStatusBoard -----------------------------------------------------------------------------------------
 

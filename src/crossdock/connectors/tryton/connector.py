@@ -14,6 +14,7 @@ from crossdock.config import ConfigError
 from crossdock.connectors.tryton.capture import Cursor, end_cursor, scan
 from crossdock.connectors.tryton.client import TrytonClient
 from crossdock.connectors.tryton.config import TrytonSettings
+from crossdock.connectors.tryton.duplicates import restore_party, retire_party
 from crossdock.connectors.tryton.orders import TrytonOrderDesk
 from crossdock.connectors.tryton.resources import RESOURCES, Context, Resource
 from crossdock.connectors.tryton.resources.references import References
@@ -27,6 +28,7 @@ from crossdock.ports.connector import (
     UpsertResult,
 )
 from crossdock.ports.egress import EgressPolicy, EgressRefusedError
+from crossdock.ports.mdm import DuplicateRetirement
 
 MAPPING_DIR = Path(__file__).parent / "mapping"
 _READ_CHUNK = 200  # root records read per round trip, so a large page does not become one huge request
@@ -120,6 +122,14 @@ class TrytonConnector:
                 results.extend(UpsertResult(r.canonical_id, local_id=r.local_id, error=exc) for r in requests[index:])
                 break
         return results
+
+    async def retire_duplicate(self, retirement: DuplicateRetirement) -> str:
+        """A merge carried here: the losing party made inactive, with a note naming its replacement."""
+        return await retire_party(self._client, retirement)
+
+    async def restore_duplicate(self, entity: str, local_id: str, note: str) -> str:
+        """An unmerge carried here: the party active again."""
+        return await restore_party(self._client, local_id, note)
 
     async def close(self) -> None:
         """Log out and close connections."""
