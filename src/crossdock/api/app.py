@@ -7,7 +7,10 @@ and nothing here connects to anything at import time.
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from crossdock import __version__
 from crossdock.api import problems
@@ -19,7 +22,7 @@ from crossdock.api.middleware import ApiMiddleware, Deprecation
 from crossdock.api.openapi import build_openapi
 from crossdock.api.routes import availability, credit, customers, orders, partners, prices, systems, token, webhooks
 from crossdock.api.security.scopes import Scope
-from crossdock.sync.resilience import GuardedConnector
+from crossdock.api.shortcuts import OrderSubmissionShortcut
 
 # Routes that still answer but are on their way out: `Deprecation` and `Sunset` headers say when (RFC 9745, 8594).
 STATUS_ROUTE_DEPRECATION = Deprecation(
@@ -36,9 +39,26 @@ def deprecation_for(path: str) -> Deprecation | None:
     return None
 
 
+class CrossdockApi(FastAPI):
+    """FastAPI, with `POST /v1/orders` answered by its shortcut (`api.shortcuts`) before the framework's stack."""
+
+    order_submission: ASGIApp | None = None
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if (
+            self.order_submission is not None
+            and scope["type"] == "http"
+            and scope["path"] == "/v1/orders"
+            and scope["method"] == "POST"
+        ):
+            await self.order_submission(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(context: ApiContext) -> FastAPI:
     """The API over the given collaborators."""
-    app = FastAPI(
+    app = CrossdockApi(
         title="Crossdock API",
         version=__version__,
         description=(
@@ -63,12 +83,7 @@ def create_app(context: ApiContext) -> FastAPI:
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
         await authenticate(request, request.headers.get("authorization"), (Scope.SYSTEMS_READ,))
-        circuits = {
-            name: connector.breaker.state.value
-            for name, connector in context.connectors.items()
-            if isinstance(connector, GuardedConnector)
-        }
-        body = await context.metrics.scrape(context.log, context.store, circuits)
+        body = await context.metrics.scrape(context.log, context.store, context.connectors)
         return Response(body, media_type=CONTENT_TYPE)
 
     @app.get("/healthz", include_in_schema=False)
@@ -78,6 +93,17 @@ def create_app(context: ApiContext) -> FastAPI:
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(
         ApiMiddleware,
+        max_body_bytes=context.config.max_body_bytes,
+        deprecation_for=deprecation_for,
+        observe=context.metrics.observe,
+    )
+    submission_route = next(
+        route
+        for route in orders.submission_router.routes
+        if isinstance(route, APIRoute) and route.path == "/v1/orders" and "POST" in (route.methods or ())
+    )
+    app.order_submission = ApiMiddleware(
+        OrderSubmissionShortcut(context, submission_route),
         max_body_bytes=context.config.max_body_bytes,
         deprecation_for=deprecation_for,
         observe=context.metrics.observe,

@@ -7,7 +7,7 @@ decides are put on the response by `ResponseHeadersMiddleware`, whatever the rou
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import Request, Security
@@ -57,13 +57,24 @@ async def authenticate(
 ) -> Principal:
     """The verified principal for an `Authorization` header, holding every one of `scopes` (and of one of
     `kinds`, if given); raises the 401, 403 or 429 problem otherwise."""
+    return authenticate_in(context_of(request), request.scope, authorization, scopes, kinds)
+
+
+def authenticate_in(
+    ctx: ApiContext,
+    scope: MutableMapping[str, Any],
+    authorization: str | None,
+    scopes: tuple[Scope, ...],
+    kinds: tuple[ClientKind, ...] = (),
+) -> Principal:
+    """`authenticate` for an ASGI scope rather than a Starlette request (the order submission's own route);
+    the rate-limit headers it decides go into `scope` for the response."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise unauthorized(
             "send an access token: `Authorization: Bearer <token>` (get one from POST /v1/oauth/token)",
             error="invalid_request",
         )
-    ctx = context_of(request)
     try:
         principal = ctx.issuer.verify(token.strip())
     except TokenRefusedError as refused:
@@ -74,7 +85,7 @@ async def authenticate(
     plan = ctx.plans.get(client.rate_plan) or DEFAULT_PLANS["partner"]
     decision = ctx.limiter.take(principal.client_id, plan)
     headers = ratelimit_headers(plan, decision)
-    add_response_headers(request, headers)
+    scope.setdefault(EXTRA_HEADERS, {}).update(headers)
     if not decision.allowed:
         raise ProblemError(
             429,

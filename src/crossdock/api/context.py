@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from crossdock.api.availability import AvailabilityCache
-from crossdock.api.customer_matching import CustomerMatcher, NormalisedCustomerMatcher
+from crossdock.api.customer_matching import CustomerMatcher, NoCustomerMatcher
 from crossdock.api.limits import RatePlan, TokenBucketLimiter
 from crossdock.api.metrics import ApiMetrics
-from crossdock.api.order_intake import OrderIntakeWriter
+from crossdock.api.order_intake import OrderIntake
 from crossdock.api.security.tokens import TokenIssuer
 from crossdock.config.sections import ApiConfig
 from crossdock.ports.api import ApiClientRecord
@@ -70,7 +70,7 @@ class ApiContext:
     publisher: Publisher
     issuer: TokenIssuer
     writer: JournalWriter  # store writes of concurrent requests share one commit
-    order_intake: OrderIntakeWriter  # order submissions, committed in groups
+    order_intake: OrderIntake  # order submissions, committed in groups (a writer thread or the intake process)
     egress: EgressPolicy
     plans: Mapping[str, RatePlan]
     clients: ClientDirectory
@@ -85,7 +85,7 @@ class ApiContext:
     connectors: Mapping[str, Connector] = field(default_factory=dict)  # for the system APIs, behind their breakers
     system_types: Mapping[str, str] = field(default_factory=dict)  # system name -> connector type
     availability: AvailabilityCache = field(default_factory=AvailabilityCache)
-    customer_matcher: CustomerMatcher = field(default_factory=NormalisedCustomerMatcher)
+    customer_matcher: CustomerMatcher = field(default_factory=NoCustomerMatcher)
     # Idempotency keys being answered right now in this process: a concurrent retry waits for the first answer.
     in_flight: dict[tuple[str, str], asyncio.Future[object]] = field(default_factory=dict)
 

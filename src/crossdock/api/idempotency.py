@@ -51,7 +51,11 @@ def hash_request(method: str, path: str, body: bytes) -> str:
 
 def require_key(request: Request) -> str:
     """The request's Idempotency-Key, or a 400 problem saying how to send one."""
-    key = request.headers.get(HEADER)
+    return checked_key(request.headers.get(HEADER))
+
+
+def checked_key(key: str | None) -> str:
+    """An Idempotency-Key header's value, or a 400 problem saying how to send one."""
     if key is None:
         raise ProblemError(
             400,

@@ -19,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from crossdock.events.envelope import CloudEvent
+from crossdock.observability import tracing
 from crossdock.ports.api import ApiOrderRecord, IdempotencyRecord
 from crossdock.ports.event_log import EventLog
 from crossdock.ports.store import Store, UnitOfWork
@@ -40,7 +42,40 @@ class Submission:
     order: ApiOrderRecord | None = None  # None for a refusal: only the answer is stored
     event: CloudEvent | None = None
     # The answer to store instead when the PO was already submitted (a 409 naming the first order).
-    conflict: Callable[[ApiOrderRecord], IdempotencyRecord] | None = None
+    conflict: Conflict | None = None
+
+
+class Conflict(Protocol):
+    """Builds the answer stored when a submission's order number is already taken. Plain data with a method, not a
+    closure: submissions cross to the intake process (`api.intake_link`) pickled."""
+
+    def answer(self, existing: ApiOrderRecord) -> IdempotencyRecord:
+        """The answer naming the order taken first."""
+        ...
+
+
+class OrderIntake(Protocol):
+    """Where the API hands order submissions: a writer thread here, or the intake process."""
+
+    async def submit(self, submission: Submission) -> Outcome:
+        """Store the submission (or find its earlier answer); returns once that is committed."""
+        ...
+
+    def close(self) -> None:
+        """Stop taking submissions; what is queued is finished."""
+        ...
+
+
+def traced(submission: Submission) -> Submission:
+    """The submission with the request's trace context on its event: quote-to-order continues the request's
+    trace. Tags the request's span with the order number."""
+    if submission.event is not None:
+        event = tracing.inject(submission.event)
+        if event is not submission.event:
+            submission = replace(submission, event=event)
+    if submission.order is not None:
+        tracing.tag({tracing.BUSINESS_KEY: submission.order.number})
+    return submission
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +96,9 @@ class _Job:
         self.future = self.loop.create_future()
 
 
-class OrderIntakeWriter:
-    """One thread that stores order submissions in groups, one commit per group."""
+class GroupCommit:
+    """Stores a group of submissions in one store transaction with one log append; used by the writer thread
+    here and by the intake process."""
 
     def __init__(
         self,
@@ -70,55 +106,48 @@ class OrderIntakeWriter:
         log: EventLog,
         *,
         clock: Callable[[], datetime],
-        name: str = "crossdock-api-orders",
         append_timeout_s: float = 60.0,
     ) -> None:
         self._store = store
         self._log = log
         self._append_timeout_s = append_timeout_s
         self._clock = clock
-        self._groups: TurnGroups[_Job] = TurnGroups(self._settle, name=name, max_group=_MAX_GROUP)
 
-    async def submit(self, submission: Submission) -> Outcome:
-        """Store the submission (or find its earlier answer); returns once that is committed."""
-        job = _Job(submission, asyncio.get_running_loop())
-        self._groups.put(job)
-        return await job.future
-
-    def close(self) -> None:
-        """Finish what is queued and stop the thread."""
-        self._groups.close()
-
-    def _settle(self, jobs: list[_Job]) -> None:
-        loop = jobs[0].loop
+    def settle(
+        self, submissions: list[Submission], loop: asyncio.AbstractEventLoop | None = None
+    ) -> list[Outcome | Exception]:
+        """Each submission's outcome, or the error that kept it from being stored (the others are stored)."""
         try:
-            results: list[Outcome | BaseException] = list(self._commit([job.submission for job in jobs], loop))
+            return list(self._commit(submissions, loop))
         except Exception:  # noqa: BLE001 - one bad submission must not fail the others: try each alone
-            results = []
-            for job in jobs:
+            results: list[Outcome | Exception] = []
+            for submission in submissions:
                 try:
-                    results.extend(self._commit([job.submission], job.loop))
+                    results.extend(self._commit([submission], loop))
                 except Exception as error:  # noqa: BLE001 - goes back to its request as a 500 with a log line
                     results.append(error)
-        for job, result in zip(jobs, results, strict=True):
-            job.loop.call_soon_threadsafe(_resolve, job.future, result)
+            return results
 
-    def _commit(self, submissions: list[Submission], loop: asyncio.AbstractEventLoop) -> list[Outcome]:
+    def _commit(self, submissions: list[Submission], loop: asyncio.AbstractEventLoop | None) -> list[Outcome]:
         with self._store.unit_of_work() as uow:
             outcomes = self._apply(uow, submissions, loop)
             uow.commit()
         return outcomes
 
-    def _append(self, events: list[CloudEvent], loop: asyncio.AbstractEventLoop) -> None:
+    def _append(self, events: list[CloudEvent], loop: asyncio.AbstractEventLoop | None) -> None:
         # SQL logs take appends from any thread (`append_blocking`); going through the requests' event loop instead
         # made a group wait for a busy loop to run the append (40 ms of a 60 ms group at 128 connections).
         blocking = getattr(self._log, "append_blocking", None)
         if blocking is not None:
             blocking(events, timeout_s=self._append_timeout_s)
             return
+        if loop is None:
+            raise RuntimeError("this event log takes appends on its event loop only; use the writer thread")
         asyncio.run_coroutine_threadsafe(self._log.append(events), loop).result(timeout=self._append_timeout_s)
 
-    def _apply(self, uow: UnitOfWork, submissions: list[Submission], loop: asyncio.AbstractEventLoop) -> list[Outcome]:
+    def _apply(
+        self, uow: UnitOfWork, submissions: list[Submission], loop: asyncio.AbstractEventLoop | None
+    ) -> list[Outcome]:
         now = self._clock()
         stored = uow.api.get_idempotent_many([(s.answer.client_id, s.answer.key) for s in submissions], now=now)
         taken = uow.api.find_orders([s.order.number for s in submissions if s.order is not None])
@@ -136,7 +165,7 @@ class OrderIntakeWriter:
             if order is not None:
                 existing = taken.get(order.number)
                 if existing is not None and submission.conflict is not None:
-                    answer = submission.conflict(existing)
+                    answer = submission.conflict.answer(existing)
                 else:
                     orders.append(order)
                     if submission.event is not None:
@@ -149,6 +178,37 @@ class OrderIntakeWriter:
             self._append(events, loop)
         uow.api.add_submissions(answers, orders)
         return outcomes
+
+
+class OrderIntakeWriter:
+    """One thread that stores order submissions in groups, one commit per group."""
+
+    def __init__(
+        self,
+        store: Store,
+        log: EventLog,
+        *,
+        clock: Callable[[], datetime],
+        name: str = "crossdock-api-orders",
+        append_timeout_s: float = 60.0,
+    ) -> None:
+        self._commit = GroupCommit(store, log, clock=clock, append_timeout_s=append_timeout_s)
+        self._groups: TurnGroups[_Job] = TurnGroups(self._settle, name=name, max_group=_MAX_GROUP)
+
+    async def submit(self, submission: Submission) -> Outcome:
+        """Store the submission (or find its earlier answer); returns once that is committed."""
+        job = _Job(traced(submission), asyncio.get_running_loop())
+        self._groups.put(job)
+        return await job.future
+
+    def close(self) -> None:
+        """Finish what is queued and stop the thread."""
+        self._groups.close()
+
+    def _settle(self, jobs: list[_Job]) -> None:
+        results = self._commit.settle([job.submission for job in jobs], jobs[0].loop)
+        for job, result in zip(jobs, results, strict=True):
+            job.loop.call_soon_threadsafe(_resolve, job.future, result)
 
 
 def _resolve(future: asyncio.Future[Outcome], result: Outcome | BaseException) -> None:

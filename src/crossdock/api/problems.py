@@ -149,11 +149,15 @@ def install(app: FastAPI) -> None:
         logger.exception(
             "unexpected error answering %s %s (correlation %s)", request.method, request.url.path, correlation
         )
-        problem = ProblemError(
-            500,
-            "internal-error",
-            "Internal error",
-            "Crossdock could not answer this request. Try again later; if it persists, give the operator the "
-            f"correlation id {correlation or 'from the X-Correlation-Id header'}.",
-        )
-        return problem_response(problem, _instance(request))
+        return problem_response(internal_error(correlation or ""), _instance(request))
+
+
+def internal_error(correlation: str) -> ProblemError:
+    """The 500 answer: no detail of the failure, only the correlation id that finds it in the logs."""
+    return ProblemError(
+        500,
+        "internal-error",
+        "Internal error",
+        "Crossdock could not answer this request. Try again later; if it persists, give the operator the "
+        f"correlation id {correlation or 'from the X-Correlation-Id header'}.",
+    )

@@ -81,6 +81,11 @@ class OrderSubmission(_Request):
     requested_date: date | None = None
     notes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)] | None = None
 
+
+class OrderSubmissionExplained(OrderSubmission):
+    """`OrderSubmission`, naming read-only fields as such: the route validates with it only a body that
+    `OrderSubmission` refused (a Python `before` validator on every order cost a quarter of its validation)."""
+
     @model_validator(mode="before")
     @classmethod
     def _read_only(cls, raw: Any) -> Any:

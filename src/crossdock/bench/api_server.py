@@ -18,6 +18,8 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.responses import Response
 
+SAMPLING_RATIO = 0.01
+
 
 def bare_app() -> FastAPI:
     """One POST route answering 202 with a small JSON body: what FastAPI costs with nothing behind it."""
@@ -35,6 +37,7 @@ async def _real(workdir: Path, port: int) -> None:
     from crossdock.api.clients import create_client
     from crossdock.api.security.scopes import Scope
     from crossdock.bootstrap import bootstrap
+    from crossdock.cli.intake_process import start_order_intake
     from crossdock.config import Settings
     from crossdock.ports.api import ClientKind
 
@@ -43,9 +46,13 @@ async def _real(workdir: Path, port: int) -> None:
         event_log="sqlite",
         event_log_url=str(workdir / "log.db"),
         api={"port": port},
+        # Traced as a busy API is: 1 request in 100 recorded, the rest carry an unsampled trace id (the default, 1.0,
+        # records every request, which costs an order request about as much again; the JSON says which was run).
+        observability={"sampling_ratio": SAMPLING_RATIO},
     )
     runtime = await bootstrap(settings)
-    context = runtime.api_context()
+    # As `crossdock serve` runs it: orders stored by the intake process beside the API (api.order_intake).
+    context = runtime.api_context(order_intake=start_order_intake(runtime))
     tokens = []
     for n in range(4):
         client_id = f"bench-partner-{n}"
@@ -69,7 +76,10 @@ async def _real(workdir: Path, port: int) -> None:
         tokens.append(issued.access_token)
     print(json.dumps({"tokens": tokens}), flush=True)
     config = uvicorn.Config(create_app(context), host="127.0.0.1", port=port, log_level="error", access_log=False)
-    await uvicorn.Server(config).serve()
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        context.close()
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from crossdock.api.schemas import OrderAccepted
 from crossdock.events.envelope import event_type
 from crossdock.orders.intake import PROCESS_KEY
 from tests.integration.api.conftest import Api, order
@@ -28,6 +29,8 @@ async def test_an_order_is_logged_before_the_202_and_reads_back_as_submitted(api
     assert response.headers["location"] == f"/v1/orders/{body['id']}"
     assert body["number"] == "API-acme-portal-PO-1001"
     assert body["status"] == "submitted"
+    # The route writes the answer by hand (hot path): it must be exactly the documented `OrderAccepted`.
+    assert OrderAccepted.model_validate(body).model_dump(mode="json") == body
     [logged] = await logged_orders(api)
     assert logged["partner"] == "cus-acme"
     assert logged["keys"] == {"order": body["number"], "customer_po": "PO-1001", PROCESS_KEY: body["process_id"]}

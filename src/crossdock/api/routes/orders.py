@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import MutableMapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -20,17 +22,35 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from crossdock.api.auth import authenticate, caller, context, context_of, security_of
+from crossdock.api.auth import authenticate_in, caller, context, context_of, security_of
 from crossdock.api.context import ApiContext
-from crossdock.api.idempotency import hash_request, key_reused, require_key, stored_problem, stored_response
+from crossdock.api.idempotency import (
+    HEADER as IDEMPOTENCY_HEADER,
+)
+from crossdock.api.idempotency import (
+    checked_key,
+    hash_request,
+    key_reused,
+    stored_problem,
+    stored_response,
+)
+from crossdock.api.intake_link import IntakeUnavailableError
 from crossdock.api.order_intake import Submission
 from crossdock.api.order_views import OrderFacts
 from crossdock.api.problems import ProblemError, forbidden, invalid, not_found, validation_problem
 from crossdock.api.routing import GuardedRoute
-from crossdock.api.schemas import OrderAccepted, OrderPage, OrderSubmission, OrderView, Problem
+from crossdock.api.schemas import (
+    OrderAccepted,
+    OrderPage,
+    OrderSubmission,
+    OrderSubmissionExplained,
+    OrderView,
+    Problem,
+)
 from crossdock.api.security.scopes import Scope
 from crossdock.api.security.tokens import Principal
 from crossdock.events.envelope import CloudEvent, event_type
+from crossdock.observability import tracing
 from crossdock.orders.intake import PROCESS_KEY
 from crossdock.ports.api import ApiOrderRecord, ClientKind, IdempotencyRecord
 from crossdock.ports.store import UnitOfWork
@@ -163,42 +183,91 @@ async def submit_order(request: Request) -> Response:
     The 202 is answered once the order's `order.submitted` event is in the log and the order and its answer are
     committed. A refusal (403, 422, invalid JSON included) is stored under
     the key as well: the same request sent again gets the same answer."""
+    headers = request.headers
+    answer, replayed = await accept_order(
+        context_of(request),
+        request.scope,
+        OrderRequest(
+            authorization=headers.get("authorization"),
+            content_type=headers.get("content-type", ""),
+            idempotency_key=headers.get(IDEMPOTENCY_HEADER),
+            body=await request.body(),
+            path=request.url.path,
+        ),
+    )
+    return stored_response(answer, replayed=replayed)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What an order submission's answer depends on, read from the HTTP request."""
+
+    authorization: str | None
+    content_type: str
+    idempotency_key: str | None
+    body: bytes
+    path: str
+
+
+async def accept_order(
+    ctx: ApiContext, scope: MutableMapping[str, Any], request: OrderRequest
+) -> tuple[IdempotencyRecord, bool]:
+    """The stored answer to an order submission and whether it is a replay; a 400/401/403/429 before the
+    Idempotency-Key is known is raised as ProblemError (it is not stored: there is no key to store it under).
+
+    Shared by the FastAPI route and `api.shortcuts`, which serves this one route without the framework's
+    per-request machinery (it cost more than the order itself)."""
     # Authenticated here rather than by a dependency: FastAPI's dependency solving cost this route a third of
     # its time (the OpenAPI document still declares the scope, through `security_of`).
-    principal = await authenticate(request, request.headers.get("authorization"), (Scope.ORDERS_WRITE,))
-    ctx = context_of(request)
-    key = require_key(request)
-    body = await request.body()
-    request_hash = hash_request(request.method, request.url.path, body)
+    principal = authenticate_in(ctx, scope, request.authorization, (Scope.ORDERS_WRITE,))
+    key = checked_key(request.idempotency_key)
+    request_hash = hash_request("POST", request.path, request.body)
     now = ctx.clock()
     expires = now + timedelta(hours=ctx.config.idempotency_ttl_h)
     try:
-        submission = read_submission(request, body)
-        prepared = _prepare(request, submission, principal, key, request_hash, now, expires)
+        submission = read_submission(request.content_type, request.body)
+        correlation_id = scope.get("state", {}).get("correlation_id")
+        prepared = _prepare(ctx, request.path, correlation_id, submission, principal, key, request_hash, now, expires)
     except ProblemError as refusal:
         prepared = Submission(
-            answer=stored_problem(refusal, request.url.path, principal.client_id, key, request_hash, now, expires)
+            answer=stored_problem(refusal, request.path, principal.client_id, key, request_hash, now, expires)
         )
-    outcome = await ctx.order_intake.submit(prepared)
+    try:
+        outcome = await ctx.order_intake.submit(prepared)
+    except IntakeUnavailableError as unavailable:
+        raise ProblemError(
+            503,
+            "intake-unavailable",
+            "Order intake unavailable",
+            f"{unavailable}; send the same request again with the same Idempotency-Key in a few seconds (an order "
+            "taken before the interruption is answered from its stored answer, never taken twice)",
+            headers={"Retry-After": "2"},
+        ) from None
     if outcome.replayed and outcome.answer.request_hash != request_hash:
         raise key_reused()
-    return stored_response(outcome.answer, replayed=outcome.replayed)
+    return outcome.answer, outcome.replayed
 
 
-def read_submission(request: Request, body: bytes) -> OrderSubmission:
+def read_submission(content_type: str, body: bytes) -> OrderSubmission:
     """The body as an order submission, or a 415/422 problem saying what to fix."""
-    if not request.headers.get("content-type", "").startswith("application/json"):
+    if not content_type.startswith("application/json"):
         raise ProblemError(
             415, "unsupported-media-type", "Unsupported media type", "send the order as application/json"
         )
     try:
         return OrderSubmission.model_validate_json(body)
+    except ValidationError:
+        pass
+    try:
+        return OrderSubmissionExplained.model_validate_json(body)  # refuses it again, saying what is read-only
     except ValidationError as error:
         raise validation_problem(error.errors(include_url=False, include_context=False)) from None
 
 
 def _prepare(
-    request: Request,
+    ctx: ApiContext,
+    path: str,
+    correlation_id: str | None,
     submission: OrderSubmission,
     principal: Principal,
     key: str,
@@ -219,23 +288,29 @@ def _prepare(
         data=document,
         # The same order submitted again after a crash is the same event: the log keeps one.
         id=name_uuid(f"submitted:{order_id}"),
-        correlationid=request.scope.get("state", {}).get("correlation_id"),
+        time=now.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        correlationid=correlation_id,
+        # The request's trace continues in quote-to-order (set here: `order_intake.traced` would copy the event).
+        traceparent=tracing.current_traceparent(),
         businesskeys={"order": number, "customer_po": submission.customer_reference, PROCESS_KEY: process_id},
         partnerid=principal.partner_id,
     )
     try:
-        context_of(request).publisher.check(event)  # refuse here what the log would refuse later
+        ctx.publisher.check(event)  # refuse here what the log would refuse later
     except EventRefusedError as refused:
         raise invalid(f"the order breaks a rule of the order contract: {refused}") from None
     location = f"/v1/orders/{order_id}"
-    accepted = OrderAccepted(
-        id=order_id,
-        number=number,
-        customer_reference=submission.customer_reference,
-        process_id=process_id,
-        submitted_at=now,
-        links={"self": location},
-    )
+    # The `OrderAccepted` document, written directly: building the model to dump it again cost a twentieth of
+    # each request (a unit test holds the two in step).
+    accepted = {
+        "id": order_id,
+        "number": number,
+        "customer_reference": submission.customer_reference,
+        "status": "submitted",
+        "process_id": process_id,
+        "submitted_at": now.isoformat().replace("+00:00", "Z"),
+        "links": {"self": location},
+    }
     record = ApiOrderRecord(
         order_id=order_id,
         number=number,
@@ -253,24 +328,39 @@ def _prepare(
         key=key,
         request_hash=request_hash,
         status_code=202,
-        body=orjson.dumps(accepted.model_dump(mode="json")),
+        body=orjson.dumps(accepted),
         headers={"content-type": "application/json", "location": location},
         created_at=now,
         expires_at=expires,
     )
 
-    def conflict(existing: ApiOrderRecord) -> IdempotencyRecord:
+    conflict = TakenReference(path, principal.client_id, key, request_hash, submission.customer_reference, now, expires)
+    return Submission(answer=answer, order=record, event=event, conflict=conflict)
+
+
+@dataclass(frozen=True, slots=True)
+class TakenReference:
+    """The 409 stored under a submission's key when its customer reference is already an order of this client."""
+
+    path: str
+    client_id: str
+    key: str
+    request_hash: str
+    customer_reference: str
+    now: datetime
+    expires: datetime
+
+    def answer(self, existing: ApiOrderRecord) -> IdempotencyRecord:
+        """The problem naming the order taken first, with its Location."""
         problem = ProblemError(
             409,
             "order-exists",
             "Order already submitted",
-            f"this client already submitted customer reference {submission.customer_reference!r} as order "
+            f"this client already submitted customer reference {self.customer_reference!r} as order "
             f"{existing.number}; GET /v1/orders/{existing.order_id} for its status",
             headers={"Location": f"/v1/orders/{existing.order_id}"},
         )
-        return stored_problem(problem, request.url.path, principal.client_id, key, request_hash, now, expires)
-
-    return Submission(answer=answer, order=record, event=event, conflict=conflict)
+        return stored_problem(problem, self.path, self.client_id, self.key, self.request_hash, self.now, self.expires)
 
 
 async def visible_order(ctx: ApiContext, principal: Principal, order_id: str) -> OrderFacts:
