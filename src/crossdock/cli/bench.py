@@ -135,3 +135,26 @@ def bench_edi(
     with _working(f"bench edi: {size_mb} MB of 850s", as_json):
         result = edi_bench.run(size_mb, bots=bots)
     _show(result, as_json)
+
+
+@bench_app.command("match")
+def bench_match(
+    records: Annotated[int, typer.Option(help="generated customer records to dedupe (and to index as golden)")] = (
+        1_000_000
+    ),
+    queries: Annotated[int, typer.Option(help="held-out records looked up one at a time against the index")] = 1_000,
+    splink: Annotated[bool, typer.Option(help="also dedupe the records with Splink (if installed)")] = True,
+    splink_records: Annotated[
+        int | None, typer.Option(help="records Splink dedupes (default: all); ours is also measured on that sample")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the generated data")] = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Customer matching: batch dedupe F1 and seconds, online lookup p99, and Splink on the same data."""
+    from crossdock.bench import match as match_bench
+
+    if records < 2 or queries < 1:
+        fail("--records must be at least 2 and --queries at least 1")
+    with _working(f"bench match: {records:,} customer records (and Splink)", as_json):
+        result = match_bench.run(records, queries=queries, splink=splink, splink_records=splink_records, seed=seed)
+    _show(result, as_json)
