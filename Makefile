@@ -18,8 +18,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 
 # Debian packages the test suite needs. Installed by `make system-deps` only when missing.
-# The console's browser tests will add: chromium chromium-driver
-SYSTEM_DEPS :=
+# chromium: the console's browser tests (tests/browser) drive it through Playwright.
+SYSTEM_DEPS := chromium
 
 # Benchmarks: each entry is the argument list of one `crossdock bench` run; each prints one JSON document.
 BENCHES := \
@@ -27,7 +27,8 @@ BENCHES := \
 	"mapping --json" \
 	"process --json" \
 	"api --json" \
-	"edi --json"
+	"edi --json" \
+	"match --json"
 
 SOAK_TIMEOUT_S ?= 3600
 PYTEST_ARGS ?=

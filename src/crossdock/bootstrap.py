@@ -6,17 +6,21 @@ patching import paths.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossdock.config import EventLogBackend, SecretRef, Settings, SystemConfig
+from crossdock.config import ConfigError, EventLogBackend, SecretRef, Settings, SystemConfig
+from crossdock.observability.keeper import MemoryTraceKeeper, TraceKeeper
+from crossdock.observability.logs import Redactor
+from crossdock.observability.meters import Meters
 from crossdock.ports.connector import Connector
-from crossdock.ports.egress import EgressPolicy
+from crossdock.ports.egress import EgressPolicy, EgressRefusedError
 from crossdock.ports.event_log import EventLog
 from crossdock.ports.orders import OrderStatusBoard
 from crossdock.ports.store import Store
@@ -32,12 +36,22 @@ from crossdock.sync.retry import RetryPolicy
 from crossdock.sync.worker import BackgroundService, Worker
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor
+
     from crossdock.api.context import ApiContext
+    from crossdock.api.customer_matching import CustomerMatcher
+    from crossdock.api.order_intake import OrderIntake
     from crossdock.api.security.tokens import Keyring
     from crossdock.config.sections import OrdersConfig, PartnerConfig
+    from crossdock.console.context import ConsoleContext, FlowInfo
+    from crossdock.console.replay import ReplayExecutor
+    from crossdock.mdm.service import MasterData
+    from crossdock.mdm.store_index import MatchKeys
+    from crossdock.observability.export import TraceSink
     from crossdock.orders.policy import OrderPolicy
     from crossdock.orders.quote_to_order import OrderSystems
     from crossdock.orders.service import OrderService
+    from crossdock.orders.trace import Tracer
     from crossdock.partners.profiles import PartnerProfile
     from crossdock.partners.service import PartnerService
     from crossdock.process import ProcessEngine
@@ -105,6 +119,14 @@ class Runtime:
     flows: list[Flow] = field(default_factory=list)
     engines: dict[tuple[str, bool], ProcessEngine] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    meters: Meters = field(default_factory=Meters)  # this process's counters, exposed by /metrics
+    traces: TraceKeeper = field(default_factory=MemoryTraceKeeper)  # spans kept for the console
+    trace_sink: TraceSink | None = None  # where this runtime's spans go; None when tracing is off
+    # The store and log were opened from the settings (not handed in), so another process can open them too.
+    adapters_from_settings: bool = True
+    mdm_parts: MasterData | None = field(default=None, repr=False)  # built on first use when `mdm:` is set
+    # Flows other sections imply (new EDI buyers delivered to the ERP, `mdm.new_customers_to`); not in `flows:`.
+    derived_flows: list[Flow] = field(default_factory=list)
 
     def worker(self, consumer: str | None = None, *, poll_interval_s: float = 1.0, webhooks: bool = False) -> Worker:
         """A worker running every configured flow's capture and delivery loops; with `webhooks`, partners' webhook
@@ -112,7 +134,7 @@ class Runtime:
         consumer = consumer or default_consumer_id()
         captures: list[CaptureRunner] = []
         deliveries: list[DeliveryRunner] = []
-        for flow in self.flows:
+        for flow in [*self.flows, *self.derived_flows]:
             source = self.connectors.get(flow.source_system)
             if source is not None:
                 verbs = capture_verbs(flow.entity)
@@ -147,7 +169,12 @@ class Runtime:
             services.append(self.partner_service(consumer))
         if webhooks:
             services.append(self.webhook_dispatcher(consumer))
-        return Worker(captures, deliveries, services=services, poll_interval_s=poll_interval_s)
+        if self.settings.mdm is not None:
+            from crossdock.mdm.service import MdmService
+
+            services.append(MdmService(self.master_data().stewardship))
+        services.append(self.replay_executor())
+        return Worker(captures, deliveries, services=services, poll_interval_s=poll_interval_s, meters=self.meters)
 
     def order_intake_flow(self) -> Flow | None:
         """The capture of submitted orders from the CRM: no targets, its events start quote-to-order."""
@@ -190,7 +217,7 @@ class Runtime:
         if engine is None:
             definitions = []
             if with_definitions and self.settings.orders is not None:
-                definitions.append(QuoteToOrder(self.order_systems()).definition())
+                definitions.extend(QuoteToOrder(self.order_systems()).definitions())
             engine = ProcessEngine(self.store, definitions=definitions, owner=owner, lease_s=self.settings.lease_ttl_s)
             self.engines[key] = engine  # one journal writer thread per engine: reuse it, close it with the runtime
         return engine
@@ -199,6 +226,7 @@ class Runtime:
         """Order intake, due processes and the outbox relay, as one worker service."""
         from crossdock.orders.intake import OrderIntake
         from crossdock.orders.service import OrderService
+        from crossdock.orders.supplier_invoices import SupplierInvoiceBooking
 
         consumer = consumer or default_consumer_id()
         engine = self.process_engine(consumer)
@@ -206,12 +234,20 @@ class Runtime:
         intake = OrderIntake(
             self.log, engine, self.store, consumer=consumer, crm_system=orders.crm if orders is not None else None
         )
-        return OrderService(intake, engine, self.log)
+        # Suppliers' 810s are booked against the ERP's purchases (its order desk) by the same service.
+        invoices = (
+            SupplierInvoiceBooking(self.log, self.store, self.order_systems().erp, consumer=consumer)
+            if orders is not None
+            else None
+        )
+        return OrderService(intake, engine, self.log, invoices)
 
-    def api_context(self) -> ApiContext:
-        """What the HTTP API works with: the store, the publisher, token keys, rate plans, the ERP's order desk."""
+    def api_context(self, order_intake: OrderIntake | None = None) -> ApiContext:
+        """What the HTTP API works with: the store, the publisher, token keys, rate plans, the ERP's order desk;
+        order submissions go to `order_intake` (the intake process's link), else to a writer thread."""
         from crossdock.api.context import ApiContext, ClientDirectory
         from crossdock.api.limits import DEFAULT_PLANS, RatePlan
+        from crossdock.api.metrics import ApiMetrics
         from crossdock.api.order_intake import OrderIntakeWriter
         from crossdock.api.security.tokens import TokenIssuer
         from crossdock.process.journal import JournalWriter
@@ -240,7 +276,7 @@ class Runtime:
                 default_ttl_s=config.token_ttl_s,
             ),
             writer=JournalWriter(self.store, lease_s=self.settings.lease_ttl_s, clock=utc_now, name="crossdock-api"),
-            order_intake=OrderIntakeWriter(self.store, self.log, clock=utc_now),
+            order_intake=order_intake or OrderIntakeWriter(self.store, self.log, clock=utc_now),
             log=self.log,
             egress=EgressPolicy(
                 allow_private_network=config.webhook_allow_private_network,
@@ -257,7 +293,78 @@ class Runtime:
             inbound_event_types={source: hook.event_type for source, hook in inbound.items()},
             connectors=self.connectors,
             system_types={name: system.type for name, system in self.settings.systems.items()},
+            metrics=ApiMetrics(self.meters),
+            customer_matcher=self.customer_matcher(),
         )
+
+    def customer_matcher(self) -> CustomerMatcher:
+        """How the API matches applicants against golden customers: through the MDM gate when `mdm:` is set."""
+        from crossdock.api.customer_matching import GateCustomerMatcher, NoCustomerMatcher
+
+        if self.settings.mdm is None:
+            return NoCustomerMatcher()
+        return GateCustomerMatcher(self.master_data().gate)
+
+    def tracer(self) -> Tracer:
+        """Timelines of business transactions across systems (`crossdock trace`, the console's lineage page)."""
+        from crossdock.orders.trace import Tracer, TraceSystems
+
+        orders = self.settings.orders
+        return Tracer(
+            self.store,
+            self.process_engine(with_definitions=False),
+            TraceSystems(
+                erp=orders.erp if orders is not None else "erp",
+                crm=orders.crm if orders is not None else None,
+                partners={name: f"edi-{name}" for name in self.settings.partners},
+            ),
+        )
+
+    def flow_infos(self) -> list[FlowInfo]:
+        """The configured flows as the console shows them, governance included."""
+        from datetime import timedelta
+
+        from crossdock.console.context import FlowInfo, FlowTargetInfo
+
+        infos = []
+        for config, flow in zip(self.settings.flows, self.flows, strict=True):
+            governance = config.governance
+            sla = governance.sla_seconds
+            infos.append(
+                FlowInfo(
+                    name=flow.name,
+                    source_system=flow.source_system,
+                    entity=flow.entity,
+                    targets=tuple(FlowTargetInfo(t.system, t.entity, flow.group(t)) for t in flow.targets),
+                    business_owner=governance.business_owner,
+                    technical_owner=governance.technical_owner,
+                    sla=timedelta(seconds=sla) if sla is not None else None,
+                    criticality=governance.criticality,
+                    sensitive=governance.sensitive,
+                )
+            )
+        return infos
+
+    def console_context(self) -> ConsoleContext:
+        """What the operations console works with: the store, the log, the process engine, the flows and their
+        governance (a sensitive flow's replays need a second person), the systems behind their breakers."""
+        from crossdock.console.context import ConsoleContext
+
+        return ConsoleContext(
+            store=self.store,
+            log=self.log,
+            engine=self.process_engine(with_definitions=False),
+            tracer=self.tracer(),
+            flows=self.flow_infos(),
+            connectors=self.connectors,
+            system_types={name: system.type for name, system in self.settings.systems.items()},
+        )
+
+    def replay_executor(self) -> ReplayExecutor:
+        """Approved dead-letter replays, executed once by whichever worker sees them first."""
+        from crossdock.console.replay import ReplayExecutor
+
+        return ReplayExecutor(self.console_context())
 
     def webhook_dispatcher(self, consumer: str | None = None) -> WebhookDispatcher:
         """Partners' webhook deliveries, as a worker service."""
@@ -283,6 +390,7 @@ class Runtime:
         """850s out to EDI suppliers, partners' files in, SLA clocks: one worker service."""
         from crossdock.connectors.sftp.config import SftpMailboxSettings
         from crossdock.connectors.sftp.mailbox import SftpPartnerMailbox
+        from crossdock.partners.file_attempts import StoreFileAttempts
         from crossdock.partners.inbound import PartnerFileReader
         from crossdock.partners.outbound import PurchaseOrderSender
         from crossdock.partners.service import PartnerService
@@ -292,10 +400,20 @@ class Runtime:
         mailboxes: dict[str, SftpPartnerMailbox] = {}
         for name, profile in profiles.items():
             settings = SftpMailboxSettings.model_validate(self.settings.partners[name].sftp)
-            mailboxes[name] = SftpPartnerMailbox(settings, system=profile.system)
+            # Failed attempts at a file are counted in the store, so a restart does not start them again.
+            attempts = StoreFileAttempts(self.store, name, clock=utc_now)
+            mailboxes[name] = SftpPartnerMailbox(settings, system=profile.system, attempts=attempts)
             self.closers.append(mailboxes[name].close)
+        buyers = self.master_data().buyers if self.settings.mdm is not None else None
         readers = {
-            name: PartnerFileReader(profile, self.store, self.publisher, mailboxes[name], clock=utc_now)
+            name: PartnerFileReader(
+                profile,
+                self.store,
+                self.publisher,
+                mailboxes[name],
+                clock=utc_now,
+                buyers=None if profile.is_supplier else buyers,
+            )
             for name, profile in profiles.items()
         }
         suppliers = {profile.canonical_id: profile for profile in profiles.values() if profile.is_supplier}
@@ -305,9 +423,71 @@ class Runtime:
         return PartnerService(sender, readers, mailboxes, self.store, clock=utc_now)
 
     def governor(self) -> ChangeGovernor:
-        """What every captured change passes before it is logged: echo suppression, then attribute ownership."""
-        policy = OwnershipPolicy(self.settings.ownership)
-        return GovernorChain([EchoSuppressor(), OwnershipGovernor(policy)])
+        """What every captured change passes before it is logged: echo suppression, then (with `mdm:`) the customer
+        duplicate gate, attribute ownership, and (with `mdm:`) the golden customers' match keys."""
+        mdm = self.settings.mdm
+        if mdm is None:
+            return GovernorChain([EchoSuppressor(), OwnershipGovernor(OwnershipPolicy(self.settings.ownership))])
+        from crossdock.sync.matching import CustomerMatchGovernor
+
+        gate: list[ChangeGovernor] = [CustomerMatchGovernor(self.master_data().gate)] if mdm.gate_captures else []
+        return GovernorChain([EchoSuppressor(), *gate, self._after_gate(self.master_data().keys)])
+
+    def golden_governor(self) -> ChangeGovernor:
+        """Attribute ownership and the match keys, without the gate: how a record becomes a golden record."""
+        return self._after_gate(self.master_data().keys)
+
+    def _after_gate(self, keys: MatchKeys) -> ChangeGovernor:
+        """Ownership, then the match keys: what a captured customer passes after the gate (also when a steward
+        lets a held one through)."""
+        from crossdock.sync.matching import MatchKeyIndexer
+
+        return GovernorChain([OwnershipGovernor(OwnershipPolicy(self.settings.ownership)), MatchKeyIndexer(keys)])
+
+    def master_data(self) -> MasterData:
+        """The customer master-data parts (match index, golden records, gate, stewardship), wired once."""
+        if self.mdm_parts is not None:
+            return self.mdm_parts
+        from crossdock.mdm.edi_buyers import BuyerScreen
+        from crossdock.mdm.golden import GoldenKeeper
+        from crossdock.mdm.model import Thresholds
+        from crossdock.mdm.online import CustomerGate
+        from crossdock.mdm.release import EventsRelease
+        from crossdock.mdm.service import MasterData
+        from crossdock.mdm.stewardship import MergeAction, StewardshipService
+        from crossdock.mdm.store_index import MatchKeys, engine_matcher
+        from crossdock.mdm.survivorship import Rule, SurvivorshipPolicy
+        from crossdock.sync.matching import CAPTURE_CHANNEL, CaptureRelease
+
+        config = self.settings.mdm
+        if config is None:
+            raise BootstrapError("no `mdm:` section in crossdock.yaml; add one (`mdm: {}` takes the defaults)")
+        thresholds = Thresholds(link=config.link_threshold, review=config.review_threshold)
+        keys = MatchKeys(engine_matcher(thresholds))
+        survivorship = config.survivorship
+        policy = SurvivorshipPolicy(
+            owners=OwnershipPolicy(self.settings.ownership),
+            default=Rule(survivorship.rule),
+            rules={attribute: Rule(rule) for attribute, rule in survivorship.attributes.items()},
+            trust=tuple(survivorship.trust),
+        )
+        keeper = GoldenKeeper(policy, keys)
+        gate = CustomerGate(keeper, thresholds)
+        release = EventsRelease(self.store, keeper, self.publisher)
+        systems = {name: self.unguarded(name) for name in self.connectors}
+        capture = CaptureRelease(
+            self.store, self.publisher, self._after_gate(keys), {f.name: f for f in self.flows}, systems
+        )
+        stewardship = StewardshipService(
+            self.store,
+            keeper,
+            releasers={CAPTURE_CHANNEL: capture, "events": release},
+            systems=systems,
+            merge_actions={name: MergeAction(action) for name, action in config.merge_actions.items()},
+            sink=self.publisher,
+        )
+        self.mdm_parts = MasterData(keys, keeper, gate, stewardship, release, BuyerScreen(self.store, gate, release))
+        return self.mdm_parts
 
     def unguarded(self, system: str) -> Connector:
         """The connector itself, behind its circuit breaker: for tools and tests that use a client directly."""
@@ -323,7 +503,7 @@ class Runtime:
             raise BootstrapError(f"no system named {system!r} is configured (configured: {known})") from None
 
     async def close(self) -> None:
-        """Close process engines, connectors, the log and the store."""
+        """Close process engines, connectors, the log, the trace sink (its last spans kept) and the store."""
         for engine in self.engines.values():
             engine.close()
         for closer in self.closers:
@@ -331,6 +511,8 @@ class Runtime:
         for connector in self.connectors.values():
             await connector.close()
         await self.log.close()
+        if self.trace_sink is not None:
+            await asyncio.to_thread(self.trace_sink.close)
         self.store.dispose()
 
 
@@ -364,6 +546,7 @@ def partner_profile(name: str, config: PartnerConfig) -> PartnerProfile:
 
     x12 = config.x12
     within = config.sla.ship_notice_within_days
+    invoiced = config.sla.invoice_within_days
     return PartnerProfile(
         name=name,
         role=config.role,
@@ -381,6 +564,7 @@ def partner_profile(name: str, config: PartnerConfig) -> PartnerProfile:
         ship_method_codes=dict(config.ship_method_codes),
         acknowledgement_within=timedelta(hours=config.sla.acknowledgement_within_h),
         ship_notice_within=None if within is None else timedelta(days=within),
+        invoice_within=None if invoiced is None else timedelta(days=invoiced),
         csv_files=config.csv_files,
     )
 
@@ -433,6 +617,24 @@ def flows_from_settings(settings: Settings) -> list[Flow]:
         )
         flows.append(Flow(flow.name, flow.source.system, flow.source.entity, targets))
     return flows
+
+
+def new_customer_flows(settings: Settings) -> list[Flow]:
+    """With `mdm.new_customers_to`, a flow from each customer partner's EDI system to that system: it delivers the
+    new buyers the partner's 850s name (the gate logs them as `customer.created` from `edi-<partner>`)."""
+    mdm = settings.mdm
+    if mdm is None or mdm.new_customers_to is None:
+        return []
+    if mdm.new_customers_to not in settings.systems:
+        raise BootstrapError(
+            f"mdm.new_customers_to names {mdm.new_customers_to!r}, which is not a configured system; name the ERP"
+        )
+    target = (FlowTarget(mdm.new_customers_to, "customer"),)
+    return [
+        Flow(f"customer-edi-{name}-to-{mdm.new_customers_to}", f"edi-{name}", "customer", target)
+        for name, partner in settings.partners.items()
+        if partner.role == "customer"
+    ]
 
 
 def open_store(settings: Settings) -> Store:
@@ -534,11 +736,23 @@ async def bootstrap(
     connectors: dict[str, Connector] | None = None,
     mappings: Mappings | None = None,
     validate: Validate | None = None,
+    traces: TraceKeeper | None = None,
+    span_processors: Sequence[SpanProcessor] = (),
 ) -> Runtime:
-    """Wire a Runtime from settings; every keyword replaces the adapter the settings would pick."""
+    """Wire a Runtime from settings; every keyword replaces the adapter the settings would pick.
+
+    `span_processors` receive every span this runtime records, besides the keeper and OTLP (a test's
+    in-memory exporter); `traces` replaces the store's trace keeper.
+    """
+    from crossdock.log.metered import MeteredEventLog
+
+    adapters_from_settings = store is None and log is None
     store = store or open_store(settings)
-    log = log or await open_log(settings)
+    meters = Meters()
+    log = MeteredEventLog(log or await open_log(settings), meters)
+    keeper = traces or trace_keeper(store)
     return Runtime(
+        adapters_from_settings=adapters_from_settings,
         settings=settings,
         store=store,
         log=log,
@@ -546,4 +760,105 @@ async def bootstrap(
         connectors=connectors if connectors is not None else open_connectors(settings),
         mappings=mappings or mappings_from_settings(settings),
         flows=flows_from_settings(settings),
+        derived_flows=new_customer_flows(settings),
+        meters=meters,
+        traces=keeper,
+        trace_sink=open_trace_sink(settings, keeper, span_processors),
     )
+
+
+def trace_keeper(store: Store) -> TraceKeeper:
+    """Where the store keeps spans for the console (SQL and memory stores have one); else in memory."""
+    make: Callable[[], TraceKeeper] | None = getattr(store, "trace_keeper", None)
+    return make() if make is not None else MemoryTraceKeeper()
+
+
+def open_trace_sink(
+    settings: Settings, keeper: TraceKeeper, processors: Sequence[SpanProcessor] = ()
+) -> TraceSink | None:
+    """This runtime's spans to the keeper, to OTLP when `observability.otlp_endpoint` is set, and to
+    `processors`; None when tracing is off (or the OpenTelemetry SDK, from the `api` extra, is missing)."""
+    from datetime import timedelta
+
+    config = settings.observability
+    if not config.tracing and not processors:
+        return None
+    try:
+        from crossdock.observability.export import open_sink, otlp_exporter
+    except ImportError as exc:
+        logger.warning("tracing is off: the OpenTelemetry SDK is not installed (%s); install crossdock[api]", exc)
+        return None
+    exporters = []
+    if config.tracing and config.otlp_endpoint is not None:
+        policy = EgressPolicy(
+            allow_private_network=config.otlp_allow_private_network, allowed_hosts=tuple(config.otlp_allowed_hosts)
+        )
+        try:
+            policy.check(config.otlp_endpoint, owner="observability.otlp_endpoint")
+        except EgressRefusedError as exc:
+            raise BootstrapError(
+                f"{exc} For a collector, the settings are observability.otlp_allow_private_network and "
+                "observability.otlp_allowed_hosts."
+            ) from None
+        exporters.append(otlp_exporter(config.otlp_endpoint, otlp_headers(config.otlp_headers)))
+    return open_sink(
+        service_name=config.service_name,
+        # A test's own processors see every span; the configured ratio applies otherwise.
+        sampling_ratio=config.sampling_ratio if not processors else 1.0,
+        keeper=keeper if config.tracing else None,
+        retention=timedelta(hours=config.keep_traces_h),
+        exporters=exporters,
+        processors=processors,
+        redact=Redactor(secret_values(settings)),
+    )
+
+
+def otlp_headers(reference: SecretRef | None) -> dict[str, str]:
+    """`name=value[,name=value]` behind `observability.otlp_headers`, as headers."""
+    if reference is None:
+        return {}
+    text = reference.resolve().get_secret_value()
+    headers = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise BootstrapError("observability.otlp_headers must read `name=value[,name=value]`")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The values behind every secret reference in the settings, for blanking them out of logs and spans.
+    A reference that cannot be read now is skipped: the component that needs it reports that itself."""
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, SecretRef):
+            try:
+                found.append(value.resolve().get_secret_value())
+            except (ConfigError, OSError):
+                return
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    for system in settings.systems.values():
+        walk(system.options())
+    for partner in settings.partners.values():
+        walk(partner.sftp)
+    api = settings.api
+    walk([api.signing_keys, *(ref for hook in api.inbound_webhooks.values() for ref in hook.signing_secrets)])
+    walk(settings.observability.otlp_headers)
+    return found
+
+
+def configure_logging(settings: Settings) -> None:
+    """Logs of a long-running command (`serve`, `worker`): format and level from `observability`, every
+    configured secret redacted."""
+    from crossdock.observability import logs
+
+    config = settings.observability
+    logs.configure_logging(format=config.log_format, level=config.log_level, secrets=secret_values(settings))

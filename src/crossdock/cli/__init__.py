@@ -9,7 +9,10 @@ import typer
 
 from crossdock.cli.api_clients import api_app
 from crossdock.cli.bench import bench_app
+from crossdock.cli.console import console_app
+from crossdock.cli.lint import lint
 from crossdock.cli.log import log_app
+from crossdock.cli.mdm import mdm_app
 from crossdock.cli.processes import processes_app
 from crossdock.cli.run import register_run_commands
 from crossdock.cli.sandbox import sandbox_app
@@ -44,4 +47,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(processes_app, name="processes")
 app.add_typer(trace_app, name="trace")
 app.add_typer(api_app, name="api")
+app.add_typer(console_app, name="console")
+app.add_typer(mdm_app, name="mdm")
 register_run_commands(app)
+app.command()(lint)

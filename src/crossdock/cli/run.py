@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import typer
 import uvicorn
 from rich.table import Table
 
-from crossdock.bootstrap import Runtime, bootstrap
+from crossdock.bootstrap import Runtime, bootstrap, configure_logging
 from crossdock.cli.common import console, print_json, run_async, settings_from
 from crossdock.config import Settings, load_settings
 from crossdock.ports.store import ExceptionStatus
@@ -23,10 +22,9 @@ PollInterval = Annotated[float, typer.Option(help="seconds between capture polls
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
-def _log_to_stderr() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # One line per HTTP request to the ERP or CRM buries what matters; failures are logged by the runners.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+def _log_to_stderr(settings: Settings) -> None:
+    # JSON or text as `observability:` says, secrets redacted, quiet httpx (one line per ERP or CRM request).
+    configure_logging(settings)
 
 
 class _ApiServer(uvicorn.Server):
@@ -49,21 +47,43 @@ async def _run_worker(
     server = None
     if api:
         from crossdock.api.app import create_app
+        from crossdock.cli.intake_process import start_order_intake
 
         config = runtime.settings.api
-        server = _ApiServer(
-            uvicorn.Config(create_app(runtime.api_context()), host=config.host, port=config.port, log_level="warning")
-        )
+        context = runtime.api_context(order_intake=start_order_intake(runtime))
+        app = create_app(context)
+        with_console = _attach_console(app, runtime)
+        server = _ApiServer(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning"))
         serving = asyncio.create_task(server.serve())
         console.print(
             f"API on http://{config.host}:{config.port}/v1 (OpenAPI at /openapi.json, events at /asyncapi.json)"
         )
+        if with_console:
+            console.print(f"Console on {console_url(config.host, config.port)}")
     await stop.wait()
     worker.stop()
     if server is not None:
         server.should_exit = True
         await serving
+        context.close()  # the order writer, and the intake process when there is one
     await task
+
+
+def console_url(host: str, port: int) -> str:
+    """Where `serve` puts the operations console."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - naming the wildcard, not binding it
+    return f"http://{shown}:{port}/console/"
+
+
+def _attach_console(app: Any, runtime: Runtime) -> bool:
+    """Mount the operations console at /console; False (and a warning) without the `console` extra."""
+    try:
+        from crossdock.console.app import attach, create_console_app
+    except ImportError as missing:
+        console.print(f"[yellow]No console: {missing}. Install crossdock[console] to serve it.[/]")
+        return False
+    attach(app, create_console_app(runtime.console_context()))
+    return True
 
 
 def _serve_until_stopped(
@@ -110,15 +130,15 @@ def worker(
 ) -> None:
     """Run every configured flow's capture and delivery loops until SIGTERM or Ctrl-C."""
     settings = settings_from(ctx)
-    _log_to_stderr()
+    _log_to_stderr(settings)
     _serve_until_stopped(settings, consumer, poll_interval, banner=False, webhooks=webhooks)
 
 
 def serve(ctx: typer.Context, poll_interval: PollInterval = 1.0) -> None:
-    """Run Crossdock in one process: the API (`api:` in crossdock.yaml says where), the flows, the processes and
-    the partners' webhook deliveries."""
+    """Run Crossdock in one process: the API (`api:` in crossdock.yaml says where) with the operations console at
+    /console, the flows, the processes and the partners' webhook deliveries."""
     settings = settings_from(ctx)
-    _log_to_stderr()
+    _log_to_stderr(settings)
     _serve_until_stopped(settings, None, poll_interval, banner=True, api=True)
 
 
@@ -141,15 +161,36 @@ def demo(
     if until_done:
         raise typer.Exit(0 if summary["lost"] == 0 and summary["duplicated"] == 0 else 1)
     config = landscape.config_path
+    settings = load_settings(config)
     console.print(
         f"\nCrossdock keeps Tryton ({landscape.tryton.url}) and the Salesforce sandbox "
         f"({landscape.salesforce.url}) in step now. In another shell: `crossdock --config {config} status`, "
         f"or change an account in the sandbox and watch it reach Tryton. Ctrl-C stops everything."
     )
+    _show_console_logins(settings)
     try:
-        _serve_until_stopped(load_settings(config), None, 1.0, banner=False)
+        _serve_until_stopped(settings, None, 1.0, banner=False, api=True)
     finally:
         landscape.stop()
+
+
+def _show_console_logins(settings: Settings) -> None:
+    """Make the demo's console users and say where to sign in: the last thing `make demo` prints."""
+    from crossdock.bootstrap import open_store
+    from crossdock.demo.console import create_demo_logins
+
+    store = open_store(settings)
+    try:
+        logins = create_demo_logins(store)
+    finally:
+        store.dispose()
+    url = console_url(settings.api.host, settings.api.port)
+    console.print(f"\n[bold]The day is in the console: {url}[/]")
+    for login in logins:
+        console.print(
+            f"  sign in as [bold]{login.username}[/] / [bold]{login.password}[/]  ({login.roles})", highlight=False
+        )
+    console.print("  (the approver approves replays of sensitive flows that the operator asked for)")
 
 
 def _show_summary(summary: dict[str, Any]) -> None:

@@ -17,6 +17,8 @@ from typing import Any, Protocol, Self
 
 from crossdock.events.envelope import CloudEvent
 from crossdock.ports.api import ApiRecords, Webhooks
+from crossdock.ports.console import ConsoleRecords, OperationsReadModel
+from crossdock.ports.mdm import MdmRecords
 from crossdock.ports.partners import PartnerRecords
 
 
@@ -225,6 +227,10 @@ class ExceptionQueue(Protocol):
         """Open (not resolved or dismissed) exceptions per class."""
         ...
 
+    def count_by_class_and_owner(self) -> dict[tuple[str, str], int]:
+        """Open exceptions per (class, owner queue), for metrics."""
+        ...
+
 
 class Cursors(Protocol):
     """Change-capture positions per (flow, source), advanced only after what they cover is in the log."""
@@ -332,6 +338,8 @@ class ProcessInstance:
     cancel_reason: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The W3C trace context it was started in (the submitted order's): every run continues that trace.
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +508,10 @@ class ProcessRepository(Protocol):
         """Instances, most recently changed first, filtered."""
         ...
 
+    def count_by_state(self) -> dict[str, int]:
+        """Instances per state, for metrics; states with none are left out."""
+        ...
+
 
 class Outbox(Protocol):
     """Events emitted by process steps, committed with the step's result, published to the log by a relay."""
@@ -535,6 +547,9 @@ class UnitOfWork(Protocol):
     api: ApiRecords
     webhooks: Webhooks
     partners: PartnerRecords
+    console: ConsoleRecords
+    operations: OperationsReadModel
+    mdm: MdmRecords
 
     def __enter__(self) -> Self: ...
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from crossdock.observability.keeper import MemoryTraceKeeper
 from crossdock.ports.api import (
     ApiClientRecord,
     ApiOrderRecord,
@@ -26,7 +27,16 @@ from crossdock.ports.api import (
     Webhooks,
     WebhookSubscription,
 )
-from crossdock.ports.partners import PartnerDocument, PartnerRecords
+from crossdock.ports.console import (
+    AuditEntry,
+    ConsoleRecords,
+    ConsoleSession,
+    ConsoleUser,
+    OperationsReadModel,
+    ReplayRequest,
+)
+from crossdock.ports.mdm import MatchEntry, MdmRecords, MergeRecord, StewardshipCase
+from crossdock.ports.partners import FileAttempt, PartnerDocument, PartnerRecords
 from crossdock.ports.store import (
     CLAIMABLE_STATES,
     BusinessException,
@@ -60,6 +70,8 @@ from crossdock.store.errors import (
     UnknownExceptionError,
 )
 from crossdock.store.memory_api import MemoryApiRecords, MemoryWebhooks
+from crossdock.store.memory_console import MemoryConsoleRecords, MemoryOperationsReadModel
+from crossdock.store.memory_mdm import MemoryMdmRecords
 from crossdock.store.memory_partners import MemoryPartnerRecords
 from crossdock.store.rules import PENDING, history_entry, stamp, utc_now
 
@@ -93,6 +105,15 @@ class _Records:
     inbound_webhooks: dict[tuple[str, str], datetime] = field(default_factory=dict)
     partner_counters: dict[tuple[str, str], int] = field(default_factory=dict)
     partner_documents: list[PartnerDocument] = field(default_factory=list)
+    partner_files: dict[tuple[str, str, int, int], FileAttempt] = field(default_factory=dict)  # (partner, *file)
+    console_users: dict[str, ConsoleUser] = field(default_factory=dict)
+    console_sessions: dict[str, ConsoleSession] = field(default_factory=dict)  # by token hash
+    replay_requests: dict[int, ReplayRequest] = field(default_factory=dict)
+    console_audit: list[AuditEntry] = field(default_factory=list)
+    mdm_entries: dict[tuple[str, str], MatchEntry] = field(default_factory=dict)
+    mdm_keys: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)  # (entity, key) -> canonical ids
+    mdm_cases: dict[int, StewardshipCase] = field(default_factory=dict)
+    mdm_merges: dict[int, MergeRecord] = field(default_factory=dict)
 
     def copy(self) -> _Records:
         """A copy whose containers can change without touching this one."""
@@ -114,6 +135,7 @@ class MemoryStore:
         self.write_lock = threading.Lock()
         self._ids = itertools.count(1)  # like a sequence: ids of rolled-back rows are not reused
         self._ids_lock = threading.Lock()
+        self._traces = MemoryTraceKeeper()
 
     def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         """A new unit of work (use as a context manager)."""
@@ -124,6 +146,10 @@ class MemoryStore:
 
     def dispose(self) -> None:
         """Nothing to close in memory."""
+
+    def trace_keeper(self) -> MemoryTraceKeeper:
+        """The spans kept for the console, beside this store (the TraceKeeper port); one per store."""
+        return self._traces
 
     def next_id(self) -> int:
         """A fresh row id."""
@@ -151,6 +177,9 @@ class MemoryUnitOfWork:
         self.api: ApiRecords = MemoryApiRecords(self)
         self.webhooks: Webhooks = MemoryWebhooks(self)
         self.partners: PartnerRecords = MemoryPartnerRecords(self)
+        self.console: ConsoleRecords = MemoryConsoleRecords(self)
+        self.operations: OperationsReadModel = MemoryOperationsReadModel(self)
+        self.mdm: MdmRecords = MemoryMdmRecords(self)
 
     def __enter__(self) -> Self:
         if self._open:
@@ -401,6 +430,15 @@ class MemoryExceptionQueue:
         for e in self._uow.records().exceptions.values():
             if e.status in PENDING:
                 counts[e.exception_class.value] = counts.get(e.exception_class.value, 0) + 1
+        return counts
+
+    def count_by_class_and_owner(self) -> dict[tuple[str, str], int]:
+        """Open exceptions per (class, owner queue)."""
+        counts: dict[tuple[str, str], int] = {}
+        for e in self._uow.records().exceptions.values():
+            if e.status in PENDING:
+                key = (e.exception_class.value, e.owner_queue)
+                counts[key] = counts.get(key, 0) + 1
         return counts
 
 
@@ -688,6 +726,13 @@ class MemoryProcessRepository:
         ]
         hits.sort(key=lambda i: (i.updated_at, i.id), reverse=True)
         return copy.deepcopy(hits[:limit])
+
+    def count_by_state(self) -> dict[str, int]:
+        """Instances per state; states with none are left out."""
+        counts: dict[str, int] = {}
+        for instance in self._uow.records().instances.values():
+            counts[instance.state.value] = counts.get(instance.state.value, 0) + 1
+        return counts
 
 
 class MemoryOutbox:

@@ -12,6 +12,8 @@ import orjson
 import sqlalchemy as sa
 
 from crossdock.ports.api import ApiRecords, Webhooks
+from crossdock.ports.console import ConsoleRecords, OperationsReadModel
+from crossdock.ports.mdm import MdmRecords
 from crossdock.ports.partners import PartnerRecords
 from crossdock.ports.store import (
     CrossReferences,
@@ -27,14 +29,17 @@ from crossdock.store import schema
 from crossdock.store.errors import StoreError, UnitOfWorkError
 from crossdock.store.repositories.api import SqlApiRecords
 from crossdock.store.repositories.base import Transaction
+from crossdock.store.repositories.console import SqlConsoleRecords, SqlOperationsReadModel
 from crossdock.store.repositories.cursors import SqlCursors
 from crossdock.store.repositories.exceptions import SqlExceptionQueue
 from crossdock.store.repositories.golden import SqlGoldenRecords
 from crossdock.store.repositories.journal import SqlDeliveryJournal
 from crossdock.store.repositories.lineage import SqlLineageLog
+from crossdock.store.repositories.mdm import SqlMdmRecords
 from crossdock.store.repositories.outbox import SqlOutbox
 from crossdock.store.repositories.partners import SqlPartnerRecords
 from crossdock.store.repositories.processes import SqlProcessRepository
+from crossdock.store.repositories.traces import SqlTraceKeeper
 from crossdock.store.repositories.webhooks import SqlWebhooks
 from crossdock.store.repositories.xref import SqlCrossReferences
 
@@ -130,6 +135,9 @@ class SqlUnitOfWork:
         self.api: ApiRecords = SqlApiRecords(self._tx)
         self.webhooks: Webhooks = SqlWebhooks(self._tx)
         self.partners: PartnerRecords = SqlPartnerRecords(self._tx)
+        self.console: ConsoleRecords = SqlConsoleRecords(self._tx)
+        self.operations: OperationsReadModel = SqlOperationsReadModel(self._tx)
+        self.mdm: MdmRecords = SqlMdmRecords(self._tx)
 
     def __enter__(self) -> Self:
         if self._tx.connection is not None:
@@ -177,6 +185,10 @@ class SqlStore:
     def migrate(self) -> None:
         """Bring the schema to the newest version; safe to call from several processes at once."""
         schema.upgrade(self.engine)
+
+    def trace_keeper(self) -> SqlTraceKeeper:
+        """The spans kept for the console, in this database (the TraceKeeper port)."""
+        return SqlTraceKeeper(self.engine)
 
     def dispose(self) -> None:
         """Close pooled connections."""

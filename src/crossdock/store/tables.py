@@ -179,6 +179,7 @@ process_instances = sa.Table(
     sa.Column("cancel_reason", sa.Text()),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("traceparent", sa.String()),  # the W3C trace context its runs continue (0010_traces)
     sa.Index(
         "uq_cd_process_instances_live_key",
         "definition",
@@ -385,4 +386,194 @@ partner_documents = sa.Table(
         "partner", "direction", "kind", "reference", "control_number", name="uq_cd_partner_documents_key"
     ),
     sa.Index(None, "kind", "direction", "answered_at", "at"),
+)
+
+# --- operations console (migration 0008_console): users, sessions, replay requests, the audit trail ---
+
+console_users = sa.Table(
+    "cd_console_users",
+    metadata,
+    sa.Column("username", sa.String(), primary_key=True),
+    sa.Column("password_hash", sa.String(), nullable=False),  # scrypt$N$r$p$salt$hash, never the password
+    sa.Column("roles", json_type(), nullable=False),  # a sorted list of role names
+    sa.Column("display_name", sa.String()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+console_sessions = sa.Table(
+    "cd_console_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(), primary_key=True),  # SHA-256 of the cookie's token
+    sa.Column("username", sa.String(), sa.ForeignKey("cd_console_users.username", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
+replay_requests = sa.Table(
+    "cd_replay_requests",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("dead_letter_id", sa.BigInteger(), nullable=False),
+    sa.Column("group_name", sa.String(), nullable=False),
+    sa.Column("event_id", sa.String(), nullable=False),
+    sa.Column("event_type", sa.String(), nullable=False),
+    sa.Column("subject", sa.String(), nullable=False),
+    sa.Column("flow", sa.String()),
+    sa.Column("dead_attempts", sa.Integer(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    # Requested or approved: a column so that a partial unique index allows one open request per dead letter.
+    sa.Column("is_open", sa.Boolean(), nullable=False),
+    sa.Column("second_person_required", sa.Boolean(), nullable=False),
+    sa.Column("requested_by", sa.String(), nullable=False),
+    sa.Column("reason", sa.Text()),
+    sa.Column("requested_at", UtcDateTime(), nullable=False),
+    sa.Column("decided_by", sa.String()),
+    sa.Column("decided_at", UtcDateTime()),
+    sa.Column("decision_note", sa.Text()),
+    sa.Column("replayed_at", UtcDateTime()),
+    sa.Column("outcome", sa.Text()),
+    sa.Index(
+        "uq_cd_replay_requests_open",
+        "dead_letter_id",
+        unique=True,
+        sqlite_where=sa.text("is_open"),
+        postgresql_where=sa.text("is_open"),
+    ),
+    sa.Index(None, "state", "requested_at"),
+)
+
+console_audit = sa.Table(
+    "cd_console_audit",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(), nullable=False),
+    sa.Column("action", sa.String(), nullable=False),
+    sa.Column("target_kind", sa.String(), nullable=False),
+    sa.Column("target_id", sa.String(), nullable=False),
+    sa.Column("details", json_type(), nullable=False),
+    sa.Index(None, "target_kind", "target_id"),
+    sa.Index(None, "at"),
+)
+
+# The console's charts read lineage by time window.
+sa.Index(None, lineage.c.started_at)
+
+# --- master data (migration 0007_mdm): the match index of golden records, merges, stewardship cases ---
+
+# One row per golden record: the fields matching compares, so scoring a candidate never loads a whole document.
+mdm_match_records = sa.Table(
+    "cd_mdm_match_records",
+    metadata,
+    sa.Column("entity", sa.String(), primary_key=True),
+    sa.Column("canonical_id", sa.String(), primary_key=True),
+    sa.Column("record", json_type(), nullable=False),
+    sa.Column("keys", json_type(), nullable=False),  # a sorted list of the record's blocking keys
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The blocking keys: "who shares a key with this record?" is one range read of the primary key.
+mdm_match_keys = sa.Table(
+    "cd_mdm_match_keys",
+    metadata,
+    sa.Column("entity", sa.String(), primary_key=True),
+    sa.Column("key", sa.String(), primary_key=True),
+    sa.Column("canonical_id", sa.String(), primary_key=True),
+    sa.Index(None, "entity", "canonical_id"),
+)
+
+mdm_merges = sa.Table(
+    "cd_mdm_merges",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.String(), nullable=False),
+    sa.Column("winner_id", sa.String(), nullable=False),
+    sa.Column("loser_id", sa.String(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    # The merge still stands: one partial unique index lets a loser be merged into one winner at a time.
+    sa.Column("standing", sa.Boolean(), nullable=False),
+    sa.Column("actor", sa.String(), nullable=False),
+    sa.Column("reason", sa.Text()),
+    sa.Column("case_id", sa.BigInteger()),
+    sa.Column("snapshot", json_type(), nullable=False),
+    sa.Column("carried", json_type(), nullable=False),
+    sa.Column("merged_at", UtcDateTime(), nullable=False),
+    sa.Column("unmerged_at", UtcDateTime()),
+    sa.Column("unmerged_by", sa.String()),
+    sa.Index(
+        "uq_cd_mdm_merges_standing_loser",
+        "entity",
+        "loser_id",
+        unique=True,
+        sqlite_where=sa.text("standing"),
+        postgresql_where=sa.text("standing"),
+    ),
+    sa.Index(None, "entity", "winner_id"),
+    sa.Index(None, "entity", "loser_id"),
+)
+
+mdm_cases = sa.Table(
+    "cd_mdm_cases",
+    metadata,
+    sa.Column("id", id_type(), primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.String(), nullable=False),
+    sa.Column("pair_key", sa.String(), nullable=False),  # a pair is decided once
+    sa.Column("left_key", sa.String(), nullable=False),
+    sa.Column("right_key", sa.String(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("probability", sa.Float(), nullable=False),
+    sa.Column("score", sa.Float(), nullable=False),
+    sa.Column("explanation", json_type(), nullable=False),
+    sa.Column("left_record", json_type(), nullable=False),
+    sa.Column("right_record", json_type(), nullable=False),
+    sa.Column("held", json_type()),
+    sa.Column("source_system", sa.String()),
+    sa.Column("decided_by", sa.String()),
+    sa.Column("decided_at", UtcDateTime()),
+    sa.Column("note", sa.Text()),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),
+    sa.Column("released_at", UtcDateTime()),  # what the case held was let through (after its decision)
+    sa.Column("release", sa.Text()),
+    sa.UniqueConstraint("pair_key"),
+    sa.Index(None, "entity", "left_key", "state"),
+    sa.Index(None, "state", "opened_at"),
+)
+
+# --- observability (migration 0010_traces): spans kept for the console ---
+
+trace_spans = sa.Table(
+    "cd_trace_spans",
+    metadata,
+    sa.Column("trace_id", sa.String(), primary_key=True),
+    sa.Column("span_id", sa.String(), primary_key=True),
+    sa.Column("parent_span_id", sa.String()),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("service", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("status_message", sa.Text()),
+    sa.Column("business_key", sa.String()),  # an order or PO number the span names: the console's search
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("ended_at", UtcDateTime(), nullable=False),
+    sa.Column("attributes", json_type(), nullable=False),
+    sa.Column("events", json_type(), nullable=False),
+    sa.Index(None, "started_at"),
+    sa.Index(None, "business_key"),
+)
+
+# --- partner files (migration 0009_partner_files): failed attempts at a partner's file, kept across restarts ---
+
+partner_files = sa.Table(
+    "cd_partner_files",
+    metadata,
+    sa.Column("partner", sa.String(), primary_key=True),
+    sa.Column("name", sa.String(), primary_key=True),
+    sa.Column("size", sa.BigInteger(), primary_key=True),  # with mtime: a new upload under the name starts afresh
+    sa.Column("mtime", sa.BigInteger(), primary_key=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=False),
+    sa.Column("first_at", UtcDateTime(), nullable=False),
+    sa.Column("last_at", UtcDateTime(), nullable=False),
 )
