@@ -38,6 +38,7 @@ from crossdock.connectors.tryton.resources.base import (
     text,
 )
 from crossdock.connectors.tryton.resources.references import COUNTRY, CURRENCY, PAYMENT_TERM, SUBDIVISION
+from crossdock.model.addresses import e164
 from crossdock.ports.connector import ErrorKind, UpsertRequest, UpsertResult
 
 PARTY = "party.party"
@@ -74,6 +75,7 @@ _MECHANISM_KEYS = ("type", "value", "name")
 _IDENTIFIER_KEYS = ("type", "code")
 _ORDER = (("party", "ASC"), ("sequence", "ASC"), ("id", "ASC"))
 MANAGED_MECHANISMS = frozenset({"email", "phone", "mobile", "fax", "website"})
+_DIALLED = frozenset({"phone", "mobile", "fax"})
 """Contact mechanism types with a canonical channel; Skype, SIP and the like are left as Tryton has them."""
 
 
@@ -172,7 +174,7 @@ class CustomerResource:
             ),
             "contact_mechanisms": plan_rows(
                 _mechanisms(payload),
-                [_row(m, _MECHANISM_KEYS) for m in mechanisms if m["type"] in MANAGED_MECHANISMS],
+                [_as_dialled(_row(m, _MECHANISM_KEYS)) for m in mechanisms if m["type"] in MANAGED_MECHANISMS],
                 compare=_MECHANISM_KEYS,
                 kind=lambda m: m.get("type"),
                 values=lambda position, row: {**row, "sequence": position + 1},
@@ -306,7 +308,18 @@ _ALL = {"active_test": False}
 
 
 def _mechanisms(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{key: row.get(key) for key in _MECHANISM_KEYS} for row in payload.get("contact_mechanisms") or []]
+    return [
+        _as_dialled({key: row.get(key) for key in _MECHANISM_KEYS}) for row in payload.get("contact_mechanisms") or []
+    ]
+
+
+def _as_dialled(row: dict[str, Any]) -> dict[str, Any]:
+    """A phone, mobile or fax row with its number in E.164: Tryton formats the numbers it stores (with the
+    phonenumbers library installed), so "+1 404 555 0147" written comes back "+1 404-555-0147"; compared as
+    written, every upsert would rewrite it."""
+    if row.get("type") in _DIALLED and isinstance(row.get("value"), str):
+        return {**row, "value": e164(row["value"])}
+    return row
 
 
 def _identifiers(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
