@@ -47,6 +47,8 @@ def test_demo_syncs_both_ways_without_loss_duplicates_or_echo(tmp_path: Path) ->
     assert orders["ship_notices"] >= 1
     edi = orders["edi"]  # one drop-ship order through the supplier over EDI on real SFTP
     assert (edi["status"], edi["drop_shipment"]) == ("invoiced", "done")
-    assert {name[:4] for name in edi["received_from_supplier"]} == {"855_", "856_"}
+    assert {name[:4] for name in edi["received_from_supplier"]} == {"855_", "856_", "810_"}
+    assert edi["supplier_invoices"], "the supplier's 810 is booked against the purchase"
+    assert all(state == "posted" for state, _ in edi["supplier_invoices"])
     assert any(name.startswith("850_") for name in edi["sent_to_supplier"])
     assert "Traceback" not in result.stderr
