@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,14 +18,15 @@ from crossdock.sandbox.tryton import tryton_bin_dir
 API = "/services/data/v62.0"
 
 
-@pytest.fixture
-def landscape(tmp_path: Path) -> Iterator[Landscape]:
-    """Tryton and the Salesforce sandbox, started fresh for one test."""
+@contextmanager
+def running_landscape(workdir: Path, **options: Any) -> Iterator[Landscape]:
+    """Tryton and the Salesforce sandbox under `workdir` (`options` go to `Landscape`), stopped afterwards; the
+    test is skipped where Tryton is not installed."""
     try:
         tryton_bin_dir()
     except RuntimeError as exc:
         pytest.skip(f"no Tryton here: {exc}")
-    world = Landscape(tmp_path)
+    world = Landscape(workdir, **options)
     world.start()
     try:
         yield world
@@ -31,14 +34,28 @@ def landscape(tmp_path: Path) -> Iterator[Landscape]:
         world.stop()
 
 
-@pytest.fixture
-async def runtime(landscape: Landscape) -> AsyncIterator[Runtime]:
-    """Crossdock wired to the landscape by its crossdock.yaml."""
-    wired = await bootstrap(load_settings(landscape.config_path))
+@asynccontextmanager
+async def crossdock_on(config_path: Path, **options: Any) -> AsyncIterator[Runtime]:
+    """Crossdock wired by a crossdock.yaml (`options` go to `bootstrap`), closed afterwards."""
+    wired = await bootstrap(load_settings(config_path), **options)
     try:
         yield wired
     finally:
         await wired.close()
+
+
+@pytest.fixture
+def landscape(tmp_path: Path) -> Iterator[Landscape]:
+    """Tryton and the Salesforce sandbox, started fresh for one test."""
+    with running_landscape(tmp_path) as world:
+        yield world
+
+
+@pytest.fixture
+async def runtime(landscape: Landscape) -> AsyncIterator[Runtime]:
+    """Crossdock wired to the landscape by its crossdock.yaml."""
+    async with crossdock_on(landscape.config_path) as wired:
+        yield wired
 
 
 @pytest.fixture

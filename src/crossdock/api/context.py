@@ -20,6 +20,7 @@ from crossdock.ports.api import ApiClientRecord
 from crossdock.ports.connector import Connector
 from crossdock.ports.egress import EgressPolicy
 from crossdock.ports.event_log import EventLog
+from crossdock.ports.off_loop import read_off_loop
 from crossdock.ports.orders import OrderDesk
 from crossdock.ports.store import Store, UnitOfWork
 from crossdock.process.journal import JournalWriter
@@ -96,12 +97,7 @@ class ApiContext:
 
     async def read(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run `fn` in a read-only unit of work off the event loop."""
-
-        def run() -> T:
-            with self.store.unit_of_work(read_only=True) as uow:
-                return fn(uow)
-
-        return await asyncio.to_thread(run)
+        return await read_off_loop(self.store, fn)
 
     async def write(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run `fn` in a unit of work on the writer thread; it commits with whatever other requests wrote."""

@@ -7,8 +7,6 @@ secret or prints a hash; `list` shows who may call and with what, not how they p
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -26,11 +24,9 @@ from crossdock.api.security.scopes import (
     format_scope,
     parse_scope,
 )
-from crossdock.bootstrap import BootstrapError, open_store
-from crossdock.cli.common import console, errors, fail, print_json, settings_from
+from crossdock.cli.common import console, errors, fail, opened_store, print_json, settings_from
 from crossdock.config import Settings
 from crossdock.ports.api import ApiClientRecord, ClientKind
-from crossdock.ports.store import Store
 
 api_app = typer.Typer(help="The HTTP API: its clients.", no_args_is_help=True)
 clients_app = typer.Typer(
@@ -42,18 +38,6 @@ api_app.add_typer(clients_app, name="clients")
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON")]
 ClientArg = Annotated[str, typer.Argument(help="the client id (`crossdock api clients list` shows them)")]
 SECRET_WARNING = "Copy the secret now: Crossdock keeps only its hash and cannot show it again."  # noqa: S105 (advice)
-
-
-@contextmanager
-def _store(settings: Settings) -> Iterator[Store]:
-    try:
-        store = open_store(settings)
-    except BootstrapError as error:
-        fail(str(error))
-    try:
-        yield store
-    finally:
-        store.dispose()
 
 
 def _now() -> datetime:
@@ -130,7 +114,7 @@ def create(
     settings = settings_from(ctx)
     scopes = _scopes(kind, scope)
     plan = _rate_plan(settings, rate_plan)
-    with _store(settings) as store:
+    with opened_store(settings) as store:
         try:
             record, secret = create_client(
                 store,
@@ -157,7 +141,7 @@ def rotate(
     as_json: JsonFlag = False,
 ) -> None:
     """Give the client a new secret, printed once; the old one works for the grace period."""
-    with _store(settings_from(ctx)) as store:
+    with opened_store(settings_from(ctx)) as store:
         try:
             record, secret = rotate_client(store, client_id, now=_now(), grace=timedelta(hours=grace_hours))
         except (UnknownClientError, ValueError) as error:
@@ -170,7 +154,7 @@ def rotate(
 @clients_app.command()
 def revoke(ctx: typer.Context, client_id: ClientArg, as_json: JsonFlag = False) -> None:
     """Shut the client out: its secrets stop working now, its tokens within seconds."""
-    with _store(settings_from(ctx)) as store:
+    with opened_store(settings_from(ctx)) as store:
         try:
             record = revoke_client(store, client_id, now=_now())
         except UnknownClientError as error:
@@ -188,7 +172,7 @@ def revoke(ctx: typer.Context, client_id: ClientArg, as_json: JsonFlag = False) 
 @clients_app.command("list")
 def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Every client, revoked ones included; never their secrets or hashes."""
-    with _store(settings_from(ctx)) as store:
+    with opened_store(settings_from(ctx)) as store:
         records = list_clients(store)
     if as_json:
         print_json([summary(record) for record in records])

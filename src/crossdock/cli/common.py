@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-from crossdock.bootstrap import BootstrapError
+from crossdock.bootstrap import BootstrapError, open_store
 from crossdock.config import ConfigError, Settings, load_settings
 from crossdock.events.envelope import EnvelopeError
 from crossdock.events.registry import SchemaRegistryError
 from crossdock.mapping.errors import SpecError
 from crossdock.ports.connector import ConnectorError
 from crossdock.ports.event_log import EventLogError
+from crossdock.ports.store import Store
 from crossdock.sync.publish import EventRefusedError
 
 T = TypeVar("T")
@@ -48,6 +60,19 @@ def settings_from(ctx: typer.Context) -> Settings:
         fail(str(exc))
 
 
+@contextmanager
+def opened_store(settings: Settings) -> Iterator[Store]:
+    """The configured store, disposed of afterwards; a store that cannot be opened is a message, not a traceback."""
+    try:
+        store = open_store(settings)
+    except BootstrapError as error:
+        fail(str(error))
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print an error that says what to do, and exit."""
     errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
@@ -72,3 +97,28 @@ def print_json(value: Any) -> None:
     """One JSON document on stdout, for scripts."""
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode())
     sys.stdout.write("\n")
+
+
+def progress_bar(quiet: bool, *, elapsed: bool = False) -> Progress:
+    """A progress bar on stderr, or none when the output is JSON for a script. It shows the time left, or with
+    `elapsed` the time taken so far (for work whose totals are not known up front)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn() if elapsed else TimeRemainingColumn(),
+        console=errors,
+        disable=quiet,
+        transient=True,
+    )
+
+
+def actor_or_user(actor: str | None) -> str:
+    """Who acts, for the audit trail: the name given, else the user's login name, else "operator"."""
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"

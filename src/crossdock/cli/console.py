@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from crossdock.bootstrap import BootstrapError, open_store
-from crossdock.cli.common import console, fail, print_json, settings_from
+from crossdock.cli.common import console, fail, opened_store, print_json, settings_from
 from crossdock.console.users import ConsoleUserError, ConsoleUsers, parse_roles
 
 console_app = typer.Typer(help="The operations console served by `crossdock serve` at /console.", no_args_is_help=True)
@@ -25,15 +24,8 @@ UsernameArg = Annotated[str, typer.Argument(help="the sign-in name: lower case, 
 
 @contextmanager
 def _users(ctx: typer.Context) -> Iterator[ConsoleUsers]:
-    settings = settings_from(ctx)
-    try:
-        store = open_store(settings)
-    except BootstrapError as error:
-        fail(str(error))
-    try:
+    with opened_store(settings_from(ctx)) as store:
         yield ConsoleUsers(store)
-    finally:
-        store.dispose()
 
 
 def _password(from_stdin: bool, generate: bool) -> tuple[str, bool]:

@@ -9,11 +9,10 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from crossdock.bootstrap import flows_from_settings, open_log, schema_validator
-from crossdock.cli.common import console, errors, fail, print_json, run_async, settings_from
+from crossdock.cli.common import console, fail, print_json, progress_bar, run_async, settings_from
 from crossdock.config import Settings
 from crossdock.events.envelope import CloudEvent
 from crossdock.ports.event_log import EventLog, LoggedEvent
@@ -197,7 +196,7 @@ def publish(
     lines = file.read_text().splitlines()
     validate = schema_validator(settings)
     events: list[CloudEvent] = []
-    with _progress(as_json) as progress:
+    with progress_bar(as_json) as progress:
         task = progress.add_task("checking", total=len(lines))
         for number, line in enumerate(lines, start=1):
             progress.advance(task)
@@ -212,7 +211,7 @@ def publish(
 
     async def work(log: EventLog) -> list[dict[str, Any]]:
         results = []
-        with _progress(as_json) as progress:
+        with progress_bar(as_json) as progress:
             task = progress.add_task("appending", total=len(events))
             for start in range(0, len(events), 500):
                 batch = events[start : start + 500]
@@ -228,17 +227,3 @@ def publish(
     else:
         fresh = sum(1 for r in results if not r["duplicate"])
         console.print(f"{fresh} event(s) appended, {len(results) - fresh} already in the log.")
-
-
-def _progress(quiet: bool) -> Progress:
-    """A progress bar on stderr, or none when the output is JSON for a script."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=errors,
-        disable=quiet,
-        transient=True,
-    )

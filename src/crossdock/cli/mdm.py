@@ -6,7 +6,6 @@ Needs an `mdm:` section in crossdock.yaml (`mdm: {}` takes the defaults).
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -14,11 +13,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from crossdock.bootstrap import Runtime, bootstrap
-from crossdock.cli.common import console, errors, fail, print_json, run_async, settings_from
+from crossdock.cli.common import actor_or_user, console, fail, print_json, progress_bar, run_async, settings_from
 from crossdock.mdm.stewardship import Decision
 from crossdock.mdm.system_dedupe import DedupeReport, SystemDedupe, read_customers
 from crossdock.ports.mdm import AlreadyMergedError, CaseDecidedError, CaseState, StewardshipCase, UnknownCaseError
@@ -38,15 +36,6 @@ _STAGES = {
 _STEWARD_ERRORS = (CaseDecidedError, UnknownCaseError, AlreadyMergedError, LookupError, ValueError)
 
 
-def _actor(actor: str | None) -> str:
-    if actor:
-        return actor
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"
-
-
 @asynccontextmanager
 async def _runtime(ctx: typer.Context) -> AsyncIterator[Runtime]:
     settings = settings_from(ctx)
@@ -57,19 +46,6 @@ async def _runtime(ctx: typer.Context) -> AsyncIterator[Runtime]:
         yield runtime
     finally:
         await runtime.close()
-
-
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        disable=quiet,
-        transient=True,
-    )
 
 
 @mdm_app.command()
@@ -92,7 +68,7 @@ def dedupe(
             adopt = GoldenAdoption(runtime.golden_governor())
             job = SystemDedupe(runtime.store, parts.stewardship, adopt, parts.gate.thresholds)
             report = DedupeReport(system)
-            with _progress(json) as progress:
+            with progress_bar(json, elapsed=True) as progress:
                 reading = progress.add_task(f"reading {system} customers", total=None)
                 customers = await read_customers(
                     connector,
@@ -250,7 +226,9 @@ def decide(
 
     async def work() -> Any:
         async with _runtime(ctx) as runtime:
-            return await runtime.master_data().stewardship.decide(case_id, decision, actor=_actor(actor), note=note)
+            return await runtime.master_data().stewardship.decide(
+                case_id, decision, actor=actor_or_user(actor), note=note
+            )
 
     try:
         result = run_async(work)
@@ -281,7 +259,7 @@ def unmerge(
 
     async def work() -> Any:
         async with _runtime(ctx) as runtime:
-            return await runtime.master_data().stewardship.unmerge(merge_id, actor=_actor(actor))
+            return await runtime.master_data().stewardship.unmerge(merge_id, actor=actor_or_user(actor))
 
     try:
         record = run_async(work)

@@ -6,7 +6,6 @@ what they make due: the retried step, the rest of a skipped process, a cancelled
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
@@ -16,8 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from crossdock.bootstrap import BootstrapError, open_store
-from crossdock.cli.common import console, fail, print_json, settings_from
+from crossdock.cli.common import actor_or_user, console, fail, opened_store, print_json, settings_from
 from crossdock.ports.store import ProcessState
 from crossdock.process import ProcessEngine, ProcessError, ProcessView, StepFailedError
 
@@ -34,17 +32,12 @@ _STATES = ", ".join(state.value for state in ProcessState)
 
 @contextmanager
 def _engine(ctx: typer.Context) -> Iterator[ProcessEngine]:
-    settings = settings_from(ctx)
-    try:
-        store = open_store(settings)
-    except BootstrapError as error:
-        fail(str(error))
-    engine = ProcessEngine(store, owner="crossdock-cli")
-    try:
-        yield engine
-    finally:
-        engine.close()
-        store.dispose()
+    with opened_store(settings_from(ctx)) as store:
+        engine = ProcessEngine(store, owner="crossdock-cli")
+        try:
+            yield engine
+        finally:
+            engine.close()
 
 
 def _guarded(action: Callable[[], T]) -> T:
@@ -71,15 +64,6 @@ def _resolve(engine: ProcessEngine, instance: str) -> ProcessView:
     if found is None:  # pragma: no cover - it was listed a moment ago
         fail(f"process {candidates[0].id} disappeared")
     return found
-
-
-def _actor(actor: str | None) -> str:
-    if actor:
-        return actor
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"
 
 
 @processes_app.command("list")
@@ -159,7 +143,7 @@ def retry(ctx: typer.Context, instance: InstanceArg, actor: ActorOption = "", re
     """Run a failed (or compensation_failed) process's failed step again, with fresh attempts."""
     with _engine(ctx) as engine:
         view = _resolve(engine, instance)
-        _guarded(lambda: engine.retry(view.id, actor=_actor(actor), reason=reason))
+        _guarded(lambda: engine.retry(view.id, actor=actor_or_user(actor), reason=reason))
     console.print(f"process {view.id} will retry its failed step at a worker's next pass")
 
 
@@ -180,7 +164,7 @@ def skip(
         fail(f'--result is not JSON ({error}); quote it for the shell, e.g. --result \'{{"sale": "SO-7"}}\'')
     with _engine(ctx) as engine:
         view = _resolve(engine, instance)
-        _guarded(lambda: engine.skip(view.id, value, actor=_actor(actor), reason=reason))
+        _guarded(lambda: engine.skip(view.id, value, actor=actor_or_user(actor), reason=reason))
     console.print(f"process {view.id}: the failed step is skipped; a worker runs the rest")
 
 
@@ -194,7 +178,7 @@ def cancel(
     """Cancel a live process: its started steps are compensated in reverse, then it is cancelled."""
     with _engine(ctx) as engine:
         view = _resolve(engine, instance)
-        state = _guarded(lambda: engine.cancel(view.id, reason=reason, actor=_actor(actor)))
+        state = _guarded(lambda: engine.cancel(view.id, reason=reason, actor=actor_or_user(actor)))
     if state is ProcessState.CANCELLED:
         console.print(f"process {view.id} is cancelled (it had nothing to compensate)")
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from crossdock.console.sla import DEFAULT_CLOCKS, SlaClock
 from crossdock.orders.trace import Tracer
 from crossdock.ports.connector import Connector
 from crossdock.ports.event_log import EventLog
+from crossdock.ports.off_loop import read_off_loop, write_off_loop
 from crossdock.ports.store import Store, UnitOfWork
 from crossdock.process import ProcessEngine
 
@@ -96,20 +96,8 @@ class ConsoleContext:
 
     async def read(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run `fn` in a read-only unit of work off the event loop."""
-
-        def run() -> T:
-            with self.store.unit_of_work(read_only=True) as uow:
-                return fn(uow)
-
-        return await asyncio.to_thread(run)
+        return await read_off_loop(self.store, fn)
 
     async def write(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run `fn` in a unit of work off the event loop and commit it."""
-
-        def run() -> T:
-            with self.store.unit_of_work() as uow:
-                outcome = fn(uow)
-                uow.commit()
-                return outcome
-
-        return await asyncio.to_thread(run)
+        return await write_off_loop(self.store, fn)

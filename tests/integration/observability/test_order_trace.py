@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -26,15 +25,15 @@ from crossdock.api.app import create_app
 from crossdock.api.clients import create_client
 from crossdock.api.routes.orders import name_uuid
 from crossdock.api.security.scopes import Scope
-from crossdock.bootstrap import Runtime, bootstrap
-from crossdock.config import load_settings
+from crossdock.bootstrap import Runtime
 from crossdock.demo.actors import CrmUser
 from crossdock.demo.landscape import Landscape
 from crossdock.demo.orders import order_settings
 from crossdock.ports.api import ClientKind
 from crossdock.ports.store import CrossReference, ProcessState
 from crossdock.sandbox import tryton_stock
-from crossdock.sandbox.tryton import tryton_bin_dir
+from tests.integration.api.conftest import order
+from tests.support.landscape import crossdock_on, running_landscape
 
 pytestmark = pytest.mark.tryton
 
@@ -59,30 +58,21 @@ class World:
 @pytest.fixture
 def landscape(tmp_path: Path) -> Iterator[Landscape]:
     """Tryton and the Salesforce sandbox, with order processing configured and no master-data flows."""
-    try:
-        tryton_bin_dir()
-    except RuntimeError as exc:
-        pytest.skip(f"no Tryton here: {exc}")
-    world = Landscape(tmp_path, flows=[], extra_settings=order_settings())
-    world.start()
-    try:
+    with running_landscape(tmp_path, flows=[], extra_settings=order_settings()) as world:
         yield world
-    finally:
-        world.stop()
 
 
 @pytest.fixture
 async def world(landscape: Landscape) -> AsyncIterator[World]:
     spans = InMemorySpanExporter()
-    runtime = await bootstrap(load_settings(landscape.config_path), span_processors=[SimpleSpanProcessor(spans)])
-    context = runtime.api_context()
-    transport = httpx.ASGITransport(app=create_app(context))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://crossdock.test") as http:
-            yield World(landscape, runtime, http, spans)
-    finally:
-        context.close()
-        await runtime.close()
+    async with crossdock_on(landscape.config_path, span_processors=[SimpleSpanProcessor(spans)]) as runtime:
+        context = runtime.api_context()
+        transport = httpx.ASGITransport(app=create_app(context))
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://crossdock.test") as http:
+                yield World(landscape, runtime, http, spans)
+        finally:
+            context.close()
 
 
 async def prepare_customer_item_and_crm_order(world: World) -> None:
@@ -141,22 +131,9 @@ async def submit_order(world: World) -> httpx.Response:
         "/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=(CLIENT_ID, secret)
     )
     assert token.status_code == 200, token.text
-    order: dict[str, Any] = {
-        "customer_reference": REFERENCE,
-        "currency": "USD",
-        "ship_to": {
-            "name": "Acme Columbus DC",
-            "lines": ["100 Distribution Dr"],
-            "city": "Columbus",
-            "region": "OH",
-            "postal_code": "43215",
-            "country": "US",
-        },
-        "lines": [{"sku": SKU, "quantity": "12", "unit_price": "4.25"}],
-    }
     return await world.http.post(
         "/v1/orders",
-        json=order,
+        json=order(REFERENCE, lines=[{"sku": SKU, "quantity": "12", "unit_price": "4.25"}]),
         headers={"Authorization": f"Bearer {token.json()['access_token']}", "Idempotency-Key": "trace-1"},
     )
 

@@ -22,6 +22,7 @@ from crossdock.sync.matching import CAPTURE_CHANNEL, CaptureRelease, CustomerMat
 from crossdock.sync.ownership import OwnershipGovernor, OwnershipPolicy
 from crossdock.sync.publish import Publisher
 from crossdock.sync.retry import RetryPolicy
+from tests.support.flows import capture_and_deliver
 from tests.unit.mdm.mdm_world import LAKESHORE, OWNERS, World, customer
 
 FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.02)
@@ -68,13 +69,7 @@ class Landscape:
 
     async def cycle(self) -> int:
         """Capture both sources, deliver until drained; how many ERP records were written."""
-        for capture in self.captures:
-            await capture.poll_once()
-        written = 0
-        for delivery in self.deliveries:
-            while (report := await delivery.run_once(wait_s=0.05)).fetched:
-                written += report.delivered
-        return written
+        return await capture_and_deliver(self.captures, self.deliveries)
 
     def erp_names(self) -> list[str]:
         return sorted(

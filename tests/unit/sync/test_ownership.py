@@ -18,6 +18,7 @@ from crossdock.sync.mappings import NoMappings
 from crossdock.sync.ownership import OwnershipGovernor, OwnershipPolicy
 from crossdock.sync.publish import Publisher
 from crossdock.sync.retry import RetryPolicy
+from tests.support.flows import capture_and_deliver
 
 POLICY = OwnershipPolicy(
     {"customer": {"name": "crm", "sales_rep": "crm", "payment_terms": "erp", "credit_limit": "erp"}}
@@ -51,13 +52,7 @@ class Landscape:
 
     async def cycle(self) -> int:
         """Capture both systems, deliver until drained; return how many records were written anywhere."""
-        for capture in self.captures:
-            await capture.poll_once()
-        written = 0
-        for delivery in self.deliveries:
-            while (report := await delivery.run_once(wait_s=0.05)).fetched:
-                written += report.delivered
-        return written
+        return await capture_and_deliver(self.captures, self.deliveries)
 
     def erp_record(self) -> dict[str, Any]:
         [(_, _, _, record)] = self.erp.file.changed_since("customer", 0, 1)
