@@ -69,7 +69,7 @@ class OrderIntake(Protocol):
 def traced(submission: Submission) -> Submission:
     """The submission with the request's trace context on its event: quote-to-order continues the request's
     trace. Tags the request's span with the order number."""
-    if submission.event is not None:
+    if submission.event is not None and submission.event.traceparent is None:  # the route usually set it
         event = tracing.inject(submission.event)
         if event is not submission.event:
             submission = replace(submission, event=event)
