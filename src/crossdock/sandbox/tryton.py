@@ -157,7 +157,8 @@ class TrytonSandbox:
         cache_dir: Path | None = None,
         today: date | None = None,
     ) -> None:
-        self.workdir = Path(workdir)
+        # Absolute: trytond is given the database directory in its config, and a relative one is not found there.
+        self.workdir = Path(workdir).resolve()
         self.port = port or free_port()
         self.database = database
         self._cache_dir = cache_dir
