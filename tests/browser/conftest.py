@@ -50,7 +50,9 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
         stop(process)
 
 
-@pytest.fixture(scope="session")
+# Module, not session: while open, sync Playwright runs an event loop on the test thread, and every asyncio test
+# after it in the same session would fail ("cannot be called from a running event loop").
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed: `make system-deps` (apt-get install chromium)")
