@@ -12,6 +12,9 @@ answer, appends the same event again (its id comes from the order, so the log ke
 
 On a group failure (another process stored one of the keys or numbers between our check and our insert), each
 submission is tried again in a transaction of its own, where the check sees what the other process stored.
+
+`GroupCommit` does that work; it runs on a writer thread here (`OrderIntakeWriter`) or in the intake process
+that `crossdock serve` starts (`api.intake_link`, `cli/intake_process.py`).
 """
 
 from __future__ import annotations
@@ -192,7 +195,7 @@ class OrderIntakeWriter:
         name: str = "crossdock-api-orders",
         append_timeout_s: float = 60.0,
     ) -> None:
-        self._commit = GroupCommit(store, log, clock=clock, append_timeout_s=append_timeout_s)
+        self._group = GroupCommit(store, log, clock=clock, append_timeout_s=append_timeout_s)
         self._groups: TurnGroups[_Job] = TurnGroups(self._settle, name=name, max_group=_MAX_GROUP)
 
     async def submit(self, submission: Submission) -> Outcome:
@@ -206,7 +209,7 @@ class OrderIntakeWriter:
         self._groups.close()
 
     def _settle(self, jobs: list[_Job]) -> None:
-        results = self._commit.settle([job.submission for job in jobs], jobs[0].loop)
+        results = self._group.settle([job.submission for job in jobs], jobs[0].loop)
         for job, result in zip(jobs, results, strict=True):
             job.loop.call_soon_threadsafe(_resolve, job.future, result)
 
