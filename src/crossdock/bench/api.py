@@ -124,6 +124,7 @@ def run(connections: int = 128, seconds: float = 10.0, warmup_s: float = 2.0) ->
             "server": "uvicorn, 1 API process; the real API also runs its order intake process (api.order_intake)",
             "load": "raw asyncio keep-alive HTTP/1.1, 1 process",
             "durability": "SQLite log and store, WAL, synchronous=FULL",
+            "gc": "start-up heap frozen and thresholds raised in both servers, as `crossdock serve` does",
             "tracing": f"observability.sampling_ratio {SAMPLING_RATIO}: that share of requests recorded as traces",
         },
     }

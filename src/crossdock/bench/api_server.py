@@ -18,6 +18,8 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.responses import Response
 
+from crossdock.cli.common import tune_gc_for_serving
+
 SAMPLING_RATIO = 0.01
 
 
@@ -76,6 +78,7 @@ async def _real(workdir: Path, port: int) -> None:
         tokens.append(issued.access_token)
     print(json.dumps({"tokens": tokens}), flush=True)
     config = uvicorn.Config(create_app(context), host="127.0.0.1", port=port, log_level="error", access_log=False)
+    tune_gc_for_serving()  # as `crossdock serve` does
     try:
         await uvicorn.Server(config).serve()
     finally:
@@ -87,7 +90,9 @@ def main() -> None:
     kind, workdir, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     if kind == "bare":
         print(json.dumps({"tokens": []}), flush=True)
-        uvicorn.run(bare_app(), host="127.0.0.1", port=port, log_level="error", access_log=False)
+        app = bare_app()
+        tune_gc_for_serving()  # the baseline gets what the real API gets
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
     else:
         run_fast(_real(workdir, port))
 

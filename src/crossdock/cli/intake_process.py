@@ -29,6 +29,7 @@ import time
 from crossdock.api.intake_link import RemoteOrderIntake, serve_intake
 from crossdock.api.order_intake import GroupCommit, OrderIntake
 from crossdock.bootstrap import Runtime, bootstrap, configure_logging
+from crossdock.cli.common import tune_gc_for_serving
 from crossdock.config import EventLogBackend, Settings
 from crossdock.store.rules import utc_now
 
@@ -167,6 +168,7 @@ async def _serve(settings: Settings, address: str) -> None:
                 stop.set()
 
     threading.Thread(target=orphaned, name="crossdock-intake-parent", daemon=True).start()
+    tune_gc_for_serving()
     print("ready", flush=True)
     try:
         await asyncio.to_thread(serve_intake, listener, commit, stop=stop)

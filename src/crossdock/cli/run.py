@@ -14,7 +14,7 @@ import uvicorn
 from rich.table import Table
 
 from crossdock.bootstrap import Runtime, bootstrap, configure_logging
-from crossdock.cli.common import console, print_json, run_async, settings_from
+from crossdock.cli.common import console, print_json, run_async, settings_from, tune_gc_for_serving
 from crossdock.config import Settings, load_settings
 from crossdock.ports.store import ExceptionStatus
 
@@ -53,6 +53,7 @@ async def _run_worker(
         context = runtime.api_context(order_intake=start_order_intake(runtime))
         app = create_app(context)
         with_console = _attach_console(app, runtime)
+        tune_gc_for_serving()
         server = _ApiServer(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning"))
         serving = asyncio.create_task(server.serve())
         console.print(
