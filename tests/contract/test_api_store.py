@@ -231,11 +231,9 @@ def test_an_inbound_webhook_id_is_new_once_per_source(store: AnyStore) -> None:
 
 def test_keys_and_numbers_are_checked_for_a_whole_group_and_stored_in_bulk(store: AnyStore) -> None:
     now = datetime.now(UTC)
+    soon = now + timedelta(hours=1)
     with store.unit_of_work() as uow:
-        uow.api.add_submissions(
-            [idempotent("g1", expires=now + timedelta(hours=1)), idempotent("g2", expires=now + timedelta(hours=1))],
-            [order(1), order(2)],
-        )
+        uow.api.add_submissions([idempotent("g1", expires=soon), idempotent("g2", expires=soon)], [order(1), order(2)])
         uow.commit()
     with store.unit_of_work(read_only=True) as uow:
         found = uow.api.get_idempotent_many(
@@ -243,11 +241,45 @@ def test_keys_and_numbers_are_checked_for_a_whole_group_and_stored_in_bulk(store
         )
         assert sorted(found) == [("acme-portal", "g1"), ("acme-portal", "g2")]
         assert sorted(uow.api.find_orders(["API-acme-1", "API-acme-7", "API-acme-2"])) == ["API-acme-1", "API-acme-2"]
+        assert uow.api.get_idempotent_many([("acme-portal", "g1")], now=soon) == {}  # expired by then
+        assert uow.api.get_idempotent_many([], now=now) == {}
+        many = [("acme-portal", f"k{n}") for n in range(1_200)] + [("acme-portal", "g2")]  # over one IN list
+        assert list(uow.api.get_idempotent_many(many, now=now)) == [("acme-portal", "g2")]
+        assert list(uow.api.find_orders([f"API-acme-{n}" for n in range(3, 1_200)] + ["API-acme-2"])) == ["API-acme-2"]
+        assert uow.api.find_orders([]) == {}
     with store.unit_of_work() as uow, pytest.raises(Exception):  # noqa: B017, PT011 - each backend's own error
         uow.api.add_submissions([], [replace(order(9), number="API-acme-1")])
     with store.unit_of_work(read_only=True) as uow:
         assert uow.api.find_order("API-acme-1") == order(1)
         assert uow.api.get_order("order-009") is None
+
+
+def test_records_stored_in_bulk_read_back_whole_on_every_path(store: AnyStore) -> None:
+    """The group path (`add_submissions`, `get_idempotent_many`, `find_orders`) runs on the SQL driver; what it
+    writes, one-at-a-time reads see whole, and what those write, it reads whole (times, headers, body, document)."""
+    now = datetime.now(UTC)
+    expires = now + timedelta(hours=24)
+    grouped = replace(idempotent("bulk-1", expires=expires), headers={"location": "/v1/orders/ø", "n": "1"})
+    single = replace(idempotent("one-1", expires=expires), body=b"\x00\xff binary", status_code=409)
+    bulk_order = replace(order(31), document={"number": "API-acme-31", "notes": "ünïcode", "lines": [], "n": 1.5})
+    with store.unit_of_work() as uow:
+        uow.api.add_submissions([grouped], [bulk_order])
+        assert uow.api.put_idempotent(single) is True
+        assert uow.api.add_order(order(32)) is True
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.api.get_idempotent("acme-portal", "bulk-1", now=now) == grouped
+        assert uow.api.get_order("order-031") == bulk_order
+        assert uow.api.get_idempotent_many([("acme-portal", "bulk-1"), ("acme-portal", "one-1")], now=now) == {
+            ("acme-portal", "bulk-1"): grouped,
+            ("acme-portal", "one-1"): single,
+        }
+        assert uow.api.find_orders(["API-acme-31", "API-acme-32"]) == {
+            "API-acme-31": bulk_order,
+            "API-acme-32": order(32),
+        }
+    with store.unit_of_work(read_only=True) as uow, pytest.raises(Exception):  # noqa: B017, PT011 - read-only unit
+        uow.api.add_submissions([idempotent("bulk-2", expires=expires)], [])
 
 
 def test_a_claimed_delivery_is_not_due_again_until_its_lease_ends_or_its_attempt_is_recorded(store: AnyStore) -> None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from crossdock.ports.api import ApiClientRecord, ApiOrderRecord, ClientKind, IdempotencyRecord
 from crossdock.store.repositories.base import Transaction, insert_new, upsert
+from crossdock.store.repositories.driver import DriverTable
 from crossdock.store.rules import as_utc, stamp, utc_now
 from crossdock.store.tables import api_clients, api_orders, idempotency_keys
 
@@ -74,6 +75,38 @@ def _idempotency_values(record: IdempotencyRecord, now: datetime) -> dict[str, A
     }
 
 
+def _idempotency_row(record: IdempotencyRecord, now: datetime) -> tuple[Any, ...]:
+    """`_idempotency_values` in the table's column order, for `DriverTable.insert`."""
+    if record.expires_at is None:
+        raise ValueError("an idempotency record needs `expires_at`")
+    return (
+        record.client_id,
+        record.key,
+        record.request_hash,
+        record.status_code,
+        record.body,
+        record.headers,
+        stamp(record.created_at, now),
+        record.expires_at,
+    )
+
+
+def _order_row(order: ApiOrderRecord) -> tuple[Any, ...]:
+    """`_order_values` in the table's column order, for `DriverTable.insert`."""
+    return (
+        order.order_id,
+        order.number,
+        order.client_id,
+        order.partner_id,
+        order.customer_id,
+        order.customer_reference,
+        order.event_id,
+        order.process_id,
+        order.submitted_at,
+        order.document,
+    )
+
+
 def _order_values(order: ApiOrderRecord) -> dict[str, Any]:
     return {
         "order_id": order.order_id,
@@ -89,8 +122,9 @@ def _order_values(order: ApiOrderRecord) -> dict[str, Any]:
     }
 
 
-def _chunked(values: list[Any], size: int = 400) -> list[list[Any]]:
-    return [values[start : start + size] for start in range(0, len(values), size)]
+# The order intake's statements, on the driver (`driver`); the tables' column order is what their rows follow.
+_IDEMPOTENCY_KEYS = DriverTable(idempotency_keys)
+_API_ORDERS = DriverTable(api_orders)
 
 
 class SqlApiRecords:
@@ -150,27 +184,24 @@ class SqlApiRecords:
         self, keys: Sequence[tuple[str, str]], *, now: datetime
     ) -> dict[tuple[str, str], IdempotencyRecord]:
         """The stored, unexpired responses for (client id, key) pairs."""
-        t = idempotency_keys
         wanted = set(keys)
-        found: dict[tuple[str, str], IdempotencyRecord] = {}
-        clients = sorted({client for client, _ in wanted})
+        if not wanted:
+            return {}
         # Two plain INs walk the primary key (client_id, key); a row-value IN makes SQLite scan the table.
-        for chunk in _chunked(sorted({key for _, key in wanted})):
-            rows = self._tx.read(
-                sa.select(t).where(t.c.client_id.in_(clients), t.c.key.in_(chunk), t.c.expires_at > as_utc(now))
-            )
-            for row in rows:
-                if (row.client_id, row.key) in wanted:
-                    found[(row.client_id, row.key)] = _idempotency(row)
-        return found
+        # On the driver: the order intake asks this for every group of orders (`driver`).
+        rows = _IDEMPOTENCY_KEYS.select_in(
+            self._tx,
+            {"key": [key for _, key in wanted], "client_id": [client for client, _ in wanted]},
+            greater=("expires_at", now),
+        )
+        return {(row.client_id, row.key): _idempotency(row) for row in rows if (row.client_id, row.key) in wanted}
 
     def add_submissions(self, answers: Sequence[IdempotencyRecord], orders: Sequence[ApiOrderRecord]) -> None:
-        """Store answers and orders in bulk (one executemany each); a key or number stored already raises."""
+        """Store answers and orders in bulk (one executemany each, on the driver: the order intake's every
+        group); a key or number stored already raises."""
         now = utc_now()
-        if answers:
-            self._tx.write(sa.insert(idempotency_keys), [_idempotency_values(record, now) for record in answers])
-        if orders:
-            self._tx.write(sa.insert(api_orders), [_order_values(order) for order in orders])
+        _IDEMPOTENCY_KEYS.insert(self._tx, [_idempotency_row(record, now) for record in answers])
+        _API_ORDERS.insert(self._tx, [_order_row(order) for order in orders])
 
     def purge_idempotent(self, *, now: datetime) -> int:
         """Forget expired keys; return how many."""
@@ -183,11 +214,9 @@ class SqlApiRecords:
 
     def find_orders(self, numbers: Sequence[str]) -> dict[str, ApiOrderRecord]:
         """Orders by number, for those stored."""
-        found: dict[str, ApiOrderRecord] = {}
-        for chunk in _chunked(list(dict.fromkeys(numbers))):
-            for row in self._tx.read(sa.select(api_orders).where(api_orders.c.number.in_(chunk))):
-                found[row.number] = _order(row)
-        return found
+        if not numbers:
+            return {}
+        return {row.number: _order(row) for row in _API_ORDERS.select_in(self._tx, {"number": numbers})}
 
     def get_order(self, order_id: str) -> ApiOrderRecord | None:
         """One order by canonical id."""
