@@ -249,6 +249,7 @@ class Runtime:
         from crossdock.api.limits import DEFAULT_PLANS, RatePlan
         from crossdock.api.metrics import ApiMetrics
         from crossdock.api.order_intake import OrderIntakeWriter
+        from crossdock.api.order_submission import SubmissionPreparer
         from crossdock.api.security.tokens import TokenIssuer
         from crossdock.process.journal import JournalWriter
         from crossdock.store.rules import utc_now
@@ -276,7 +277,8 @@ class Runtime:
                 default_ttl_s=config.token_ttl_s,
             ),
             writer=JournalWriter(self.store, lease_s=self.settings.lease_ttl_s, clock=utc_now, name="crossdock-api"),
-            order_intake=order_intake or OrderIntakeWriter(self.store, self.log, clock=utc_now),
+            order_intake=order_intake
+            or OrderIntakeWriter(self.store, self.log, SubmissionPreparer(self.publisher), clock=utc_now),
             log=self.log,
             egress=EgressPolicy(
                 allow_private_network=config.webhook_allow_private_network,

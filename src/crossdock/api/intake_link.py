@@ -1,15 +1,17 @@
 """Order submissions stored by the intake process: the API's side of the link, and the process's serving loop.
 
-Why a process of its own: the group commit is SQL work in Python (statements, bind parameters, a log append),
-and on a thread it shares the interpreter lock with the event loop that parses, authenticates and answers
-requests. Measured on two cores, the two took turns: a group of 64 orders took 45 ms to store beside a busy loop
-against 10 ms alone. In its own process it runs beside the API, not between its requests.
+Why a process of its own: preparing an order (reading its body, building the canonical order and its event) and
+the group commit are Python work, and on a thread they share the interpreter lock with the event loop that
+parses, authenticates and answers requests. Measured on two cores, the two took turns: a group of 64 orders took
+45 ms to store beside a busy loop against 10 ms alone. In its own process that work runs beside the API, not
+between its requests, and the API process keeps its core for answering.
 
 The link is a Unix socket in a directory only this user can open. Frames are a 4-byte big-endian length and a
-pickle: `(batch id, [Submission, ...])` one way, `(batch id, [Outcome or error text, ...])` back. Pickle is safe
-here because both ends are this code, started by the same `crossdock serve`, behind file permissions; the link
-never crosses a machine. A batch is what the API collected in one event-loop turn; the process commits every
-batch it has received by the time it is free as one group (`GroupCommit`), and answers each batch.
+pickle: `(batch id, [OrderTicket, ...])` one way, `(batch id, [Outcome or error text, ...])` back. Pickle is
+safe here because both ends are this code, started by the same `crossdock serve`, behind file permissions; the
+link never crosses a machine. A batch is what the API collected in one event-loop turn; the process prepares each
+batch as it arrives (`order_submission.SubmissionPreparer`), commits every batch prepared by the time it is free
+as one group (`GroupCommit`), and answers each batch.
 
 A 202 still means the order is in the log and in the store: the API answers only after the process said so.
 If the process dies, the API fails the submissions it was waiting for with 503 (the client retries with the same
@@ -34,7 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crossdock.api.order_intake import GroupCommit, Outcome, Submission, traced
+from crossdock.api.order_intake import GroupCommit, Outcome
+from crossdock.api.order_submission import OrderTicket, Submission, SubmissionPreparer
 
 logger = logging.getLogger(__name__)
 
@@ -88,15 +91,17 @@ def _built(flat: Flat) -> Any:
     return None if flat is None else flat[0](*flat[1])
 
 
-def pack_submission(submission: Submission) -> tuple[Flat, Flat, Flat, Flat]:
-    """A submission as plain values for the link."""
-    return (_flat(submission.answer), _flat(submission.order), _flat(submission.event), _flat(submission.conflict))
+def pack_ticket(ticket: OrderTicket) -> tuple[Any, ...]:
+    """A ticket as plain values for the link."""
+    return _TICKET_FIELDS(ticket)
 
 
-def unpack_submission(packed: tuple[Flat, Flat, Flat, Flat]) -> Submission:
-    """The submission `pack_submission` packed."""
-    answer, order, event, conflict = packed
-    return Submission(_built(answer), _built(order), _built(event), _built(conflict))
+def unpack_ticket(packed: tuple[Any, ...]) -> OrderTicket:
+    """The ticket `pack_ticket` packed."""
+    return OrderTicket(*packed)
+
+
+_TICKET_FIELDS = _getter(OrderTicket)
 
 
 def pack_outcome(outcome: Outcome) -> tuple[Flat, bool]:
@@ -121,18 +126,18 @@ class RemoteOrderIntake:
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Lock | None = None
-        self._turn: list[tuple[Submission, asyncio.Future[Outcome]]] = []
+        self._turn: list[tuple[OrderTicket, asyncio.Future[Outcome]]] = []
         self._pending: dict[int, list[asyncio.Future[Outcome]]] = {}
         self._batches = itertools.count(1)
         self._closed = False
 
-    async def submit(self, submission: Submission) -> Outcome:
-        """Store the submission in the intake process; returns once it is committed there."""
+    async def submit(self, ticket: OrderTicket) -> Outcome:
+        """Prepare and store the submission in the intake process; returns once it is committed there."""
         if self._writer is None:
             await self._connect()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
-        self._turn.append((traced(submission), future))
+        self._turn.append((ticket, future))
         if len(self._turn) == 1:
             loop.call_soon(self._send_turn)
         return await future
@@ -182,7 +187,7 @@ class RemoteOrderIntake:
             return
         batch = next(self._batches)
         self._pending[batch] = [future for _, future in items]
-        self._writer.write(_frame((batch, [pack_submission(submission) for submission, _ in items])))
+        self._writer.write(_frame((batch, [pack_ticket(ticket) for ticket, _ in items])))
 
     async def _read_answers(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -220,12 +225,24 @@ class RemoteOrderIntake:
 class _Batch:
     connection: socket.socket
     batch: int
-    submissions: list[Submission]
+    # Each ticket's submission, or why it could not be prepared (a bug: a refused body is a stored refusal).
+    prepared: list[Submission | str]
+
+    @property
+    def submissions(self) -> list[Submission]:
+        return [item for item in self.prepared if not isinstance(item, str)]
 
 
-def serve_intake(listener: socket.socket, commit: GroupCommit, *, stop: threading.Event | None = None) -> None:
-    """Answer API processes on `listener` (a bound, listening Unix socket) until `stop` is set: every batch
-    received while the last group was being stored is stored as the next group."""
+def serve_intake(
+    listener: socket.socket,
+    commit: GroupCommit,
+    preparer: SubmissionPreparer,
+    *,
+    stop: threading.Event | None = None,
+) -> None:
+    """Answer API processes on `listener` (a bound, listening Unix socket) until `stop` is set. Each link's
+    reader prepares the tickets it receives (`SubmissionPreparer`) while the last group is being stored; every
+    batch prepared by the time that group is committed is stored as the next group."""
     stop = stop or threading.Event()
     inbox: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
     listener.settimeout(0.5)
@@ -240,7 +257,7 @@ def serve_intake(listener: socket.socket, commit: GroupCommit, *, stop: threadin
                 return
             connection.settimeout(None)
             threading.Thread(
-                target=_read_batches, args=(connection, inbox), name="crossdock-intake-read", daemon=True
+                target=_read_batches, args=(connection, preparer, inbox), name="crossdock-intake-read", daemon=True
             ).start()
         inbox.put(None)
 
@@ -250,7 +267,7 @@ def serve_intake(listener: socket.socket, commit: GroupCommit, *, stop: threadin
         if first is None:
             return
         batches = [first]
-        count = len(first.submissions)
+        count = len(first.prepared)
         while count < _MAX_GROUP:
             try:
                 more = inbox.get_nowait()
@@ -260,23 +277,26 @@ def serve_intake(listener: socket.socket, commit: GroupCommit, *, stop: threadin
                 stop.set()
                 break
             batches.append(more)
-            count += len(more.submissions)
-        results = commit.settle([submission for batch in batches for submission in batch.submissions])
-        position = 0
+            count += len(more.prepared)
+        results = iter(commit.settle([submission for batch in batches for submission in batch.submissions]))
         for batch in batches:
             answers: list[tuple[Flat, bool] | str] = []
-            for result in results[position : position + len(batch.submissions)]:
+            for item in batch.prepared:
+                result = item if isinstance(item, str) else next(results)
                 if isinstance(result, Outcome):
                     answers.append(pack_outcome(result))
+                elif isinstance(result, str):
+                    answers.append(result)
                 else:
                     logger.error("an order submission could not be stored: %r", result)
                     answers.append(f"{type(result).__name__}: {result}")
-            position += len(batch.submissions)
             with contextlib.suppress(OSError):  # the API went away; it retries with the same key
                 batch.connection.sendall(_frame((batch.batch, answers)))
 
 
-def _read_batches(connection: socket.socket, inbox: queue.SimpleQueue[_Batch | None]) -> None:
+def _read_batches(
+    connection: socket.socket, preparer: SubmissionPreparer, inbox: queue.SimpleQueue[_Batch | None]
+) -> None:
     with connection, connection.makefile("rb") as stream:
         while True:
             head = stream.read(_LENGTH.size)
@@ -290,4 +310,12 @@ def _read_batches(connection: socket.socket, inbox: queue.SimpleQueue[_Batch | N
             if len(body) < length:
                 return
             batch, packed = pickle.loads(body)  # noqa: S301 - our own API process, behind file permissions
-            inbox.put(_Batch(connection, batch, [unpack_submission(submission) for submission in packed]))
+            inbox.put(_Batch(connection, batch, [_prepared(preparer, ticket) for ticket in packed]))
+
+
+def _prepared(preparer: SubmissionPreparer, packed: tuple[Any, ...]) -> Submission | str:
+    try:
+        return preparer.prepare(unpack_ticket(packed))
+    except Exception as error:  # goes back to its request as a 500; the batch's other orders go on
+        logger.exception("an order submission could not be prepared")
+        return f"{type(error).__name__}: {error}"

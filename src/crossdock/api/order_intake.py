@@ -22,63 +22,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from crossdock.events.envelope import CloudEvent
-from crossdock.observability import tracing
 from crossdock.ports.api import ApiOrderRecord, IdempotencyRecord
 from crossdock.ports.event_log import EventLog
 from crossdock.ports.store import Store, UnitOfWork
 from crossdock.process.grouping import TurnGroups
 
+if TYPE_CHECKING:  # the preparer's module reaches back here through the API context
+    from crossdock.api.order_submission import OrderTicket, Submission, SubmissionPreparer
+
 logger = logging.getLogger(__name__)
 _MAX_GROUP = 1_000
-
-
-@dataclass(frozen=True, slots=True)
-class Submission:
-    """One POST /v1/orders, ready to store: the 202 answer, the order and its event."""
-
-    answer: IdempotencyRecord  # the 202 (or the refusal), keyed by (client, Idempotency-Key)
-    order: ApiOrderRecord | None = None  # None for a refusal: only the answer is stored
-    event: CloudEvent | None = None
-    # The answer to store instead when the PO was already submitted (a 409 naming the first order).
-    conflict: Conflict | None = None
-
-
-class Conflict(Protocol):
-    """Builds the answer stored when a submission's order number is already taken. Plain data with a method, not a
-    closure: submissions cross to the intake process (`api.intake_link`) pickled."""
-
-    def answer(self, existing: ApiOrderRecord) -> IdempotencyRecord:
-        """The answer naming the order taken first."""
-        ...
 
 
 class OrderIntake(Protocol):
     """Where the API hands order submissions: a writer thread here, or the intake process."""
 
-    async def submit(self, submission: Submission) -> Outcome:
-        """Store the submission (or find its earlier answer); returns once that is committed."""
+    async def submit(self, ticket: OrderTicket) -> Outcome:
+        """Prepare and store the submission (or find its earlier answer); returns once that is committed."""
         ...
 
     def close(self) -> None:
         """Stop taking submissions; what is queued is finished."""
         ...
-
-
-def traced(submission: Submission) -> Submission:
-    """The submission with the request's trace context on its event: quote-to-order continues the request's
-    trace. Tags the request's span with the order number."""
-    if submission.event is not None and submission.event.traceparent is None:  # the route usually set it
-        event = tracing.inject(submission.event)
-        if event is not submission.event:
-            submission = replace(submission, event=event)
-    if submission.order is not None:
-        tracing.tag({tracing.BUSINESS_KEY: submission.order.number})
-    return submission
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,23 +154,26 @@ class GroupCommit:
 
 
 class OrderIntakeWriter:
-    """One thread that stores order submissions in groups, one commit per group."""
+    """One thread that stores order submissions in groups, one commit per group; the submissions are prepared on
+    the API's loop (with the lock shared, a thread would not take that work off it)."""
 
     def __init__(
         self,
         store: Store,
         log: EventLog,
+        preparer: SubmissionPreparer,
         *,
         clock: Callable[[], datetime],
         name: str = "crossdock-api-orders",
         append_timeout_s: float = 60.0,
     ) -> None:
+        self._preparer = preparer
         self._group = GroupCommit(store, log, clock=clock, append_timeout_s=append_timeout_s)
         self._groups: TurnGroups[_Job] = TurnGroups(self._settle, name=name, max_group=_MAX_GROUP)
 
-    async def submit(self, submission: Submission) -> Outcome:
-        """Store the submission (or find its earlier answer); returns once that is committed."""
-        job = _Job(traced(submission), asyncio.get_running_loop())
+    async def submit(self, ticket: OrderTicket) -> Outcome:
+        """Prepare and store the submission (or find its earlier answer); returns once that is committed."""
+        job = _Job(self._preparer.prepare(ticket), asyncio.get_running_loop())
         self._groups.put(job)
         return await job.future
 

@@ -28,6 +28,7 @@ import time
 
 from crossdock.api.intake_link import RemoteOrderIntake, serve_intake
 from crossdock.api.order_intake import GroupCommit, OrderIntake
+from crossdock.api.order_submission import SubmissionPreparer
 from crossdock.bootstrap import Runtime, bootstrap, configure_logging
 from crossdock.cli.common import tune_gc_for_serving
 from crossdock.config import EventLogBackend, Settings
@@ -149,6 +150,7 @@ def main() -> None:
 async def _serve(settings: Settings, address: str) -> None:
     runtime = await bootstrap(settings)
     commit = GroupCommit(runtime.store, runtime.log, clock=utc_now)
+    preparer = SubmissionPreparer(runtime.publisher)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(address)
@@ -171,7 +173,7 @@ async def _serve(settings: Settings, address: str) -> None:
     tune_gc_for_serving()
     print("ready", flush=True)
     try:
-        await asyncio.to_thread(serve_intake, listener, commit, stop=stop)
+        await asyncio.to_thread(serve_intake, listener, commit, preparer, stop=stop)
     finally:
         listener.close()
         await runtime.close()

@@ -159,6 +159,11 @@ def consuming(event: CloudEvent, name: str, *, attributes: Mapping[str, Any] | N
         yield current
 
 
+def recording() -> bool:
+    """Whether the current span is recorded (sampled): what to tag it with need not be worked out otherwise."""
+    return trace.get_current_span().is_recording()
+
+
 def tag(attributes: Mapping[str, Any]) -> None:
     """Add attributes to the current span, when it is recorded (an order number learnt half-way through)."""
     current = trace.get_current_span()

@@ -23,7 +23,7 @@ from opentelemetry.trace import SpanKind
 
 from crossdock.api.app import create_app
 from crossdock.api.clients import create_client
-from crossdock.api.routes.orders import name_uuid
+from crossdock.api.order_submission import name_uuid
 from crossdock.api.security.scopes import Scope
 from crossdock.bootstrap import Runtime
 from crossdock.demo.actors import CrmUser

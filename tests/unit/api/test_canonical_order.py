@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crossdock.api.routes.orders import canonical_order
+from crossdock.api.order_submission import canonical_order
 from crossdock.api.schemas import OrderSubmission
 from crossdock.model.sales import SalesOrder
 
@@ -70,6 +70,6 @@ def test_the_hand_built_document_is_what_the_canonical_model_makes_of_it(
 def test_name_uuid_is_uuid5(name: str) -> None:
     import uuid
 
-    from crossdock.api.routes.orders import _NAMESPACE, name_uuid
+    from crossdock.api.order_submission import _NAMESPACE, name_uuid
 
     assert name_uuid(name) == str(uuid.uuid5(_NAMESPACE, name))
