@@ -7,6 +7,7 @@ own tables in their own migrations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,20 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
             return None
         value = as_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, one step from an aware datetime to the text SQLAlchemy's DATETIME stores
+        (`YYYY-MM-DD HH:MM:SS.ffffff`, naive UTC): the order intake binds three per order, and the two chained
+        processors cost more than its insert did. Elsewhere, SQLAlchemy's."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def sqlite_text(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            return as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return sqlite_text
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Hand back an aware UTC datetime."""

@@ -4,10 +4,11 @@ columns' own types.
 The order intake stores every API order in groups (`api.order_intake.GroupCommit`), and there SQLAlchemy's work
 per execution (building the statement, its cache key, expanding IN lists, binding each row through the compiled
 statement) cost more than the database did: about 2 ms a group and 25 µs an order, against a fraction of that for
-SQLite itself. `DriverTable` writes its INSERT and SELECT ... IN text once per dialect and runs it with
-`exec_driver_sql`. Values still go through each column type's bind processor and come back through its result
-processor (`UtcDateTime`, JSON with the store's codec), so what is written and read is what the Core statements
-write and read; the API store's contract tests mix the two on SQLite and PostgreSQL.
+SQLite itself. `DriverTable` writes its INSERT and SELECT ... IN text once per dialect and runs it on the DBAPI
+cursor of the unit of work's connection, inside its transaction. Values still go through each column type's bind
+processor and come back through its result processor (`UtcDateTime`, JSON with the store's codec), so what is
+written and read is what the Core statements write and read; the API store's contract tests mix the two on SQLite
+and PostgreSQL.
 
 Only for statements on the hot path: everything else stays in Core, where it is easier to read.
 """
@@ -63,7 +64,7 @@ class DriverTable:
             tuple(value if binder is None else binder(value) for binder, value in zip(binders, row, strict=True))
             for row in rows
         ]
-        _run(tx, connection, compiled.insert, bound)
+        _run(tx, connection, compiled.insert, bound, many=True)
 
     def select_in(
         self,
@@ -96,12 +97,11 @@ class DriverTable:
                 params.append(value if binder is None else binder(value))
             # Names come from the table's metadata, quoted by the dialect; every value is a bound parameter.
             text = f"SELECT {compiled.columns} FROM {compiled.table} WHERE {' AND '.join(conditions)}"  # noqa: S608
-            result = _run(tx, connection, text, tuple(params))
             readers = compiled.readers
             make = self._make
             found.extend(
                 make(value if reader is None else reader(value) for reader, value in zip(readers, raw, strict=True))
-                for raw in result.fetchall()
+                for raw in _run(tx, connection, text, tuple(params))
             )
         return found
 
@@ -135,9 +135,19 @@ def _writable(tx: Transaction) -> sa.Connection:
     return tx.open_connection()
 
 
-def _run(tx: Transaction, connection: sa.Connection, text: str, params: Any) -> sa.CursorResult[Any]:
+def _run(tx: Transaction, connection: sa.Connection, text: str, params: Any, *, many: bool = False) -> list[Any]:
+    """Run on the DBAPI cursor, inside the unit of work's transaction; the rows a query returned."""
+    if not connection.in_transaction():
+        connection.begin()  # as Core's first statement would (on SQLite: BEGIN IMMEDIATE, see `store.sql`)
+    cursor = connection.connection.cursor()
     try:
-        return connection.exec_driver_sql(text, params)
-    except sa.exc.DBAPIError as error:
+        if many:
+            cursor.executemany(text, params)
+            return []
+        cursor.execute(text, params)
+        return list(cursor.fetchall())
+    except connection.dialect.loaded_dbapi.Error as error:
         tx.fail(error)
         raise
+    finally:
+        cursor.close()
