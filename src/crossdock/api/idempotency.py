@@ -96,7 +96,7 @@ async def once(
         except ProblemError as problem:
             result = _problem_answer(problem, request.url.path)
         if result.status in _NOT_STORED:
-            return _response(result, replayed=False)
+            return response_for(result, replayed=False)
         record = IdempotencyRecord(
             client_id=client_id,
             key=key,
@@ -118,7 +118,7 @@ async def once(
         first = await ctx.write(commit)
         if first is not None:
             return _replay(first, request_hash)
-        return _response(result, replayed=False)
+        return response_for(result, replayed=False)
     finally:
         ctx.in_flight.pop(slot, None)
         future.set_result(None)
@@ -142,7 +142,7 @@ def _replay(stored: IdempotencyRecord, request_hash: str) -> Response:
 
 def stored_response(stored: IdempotencyRecord, *, replayed: bool) -> Response:
     """A stored answer as the response."""
-    return _response(Answer(stored.status_code, stored.body, dict(stored.headers)), replayed=replayed)
+    return response_for(Answer(stored.status_code, stored.body, dict(stored.headers)), replayed=replayed)
 
 
 def stored_problem(
@@ -174,7 +174,8 @@ def _problem_answer(problem: ProblemError, instance: str) -> Answer:
     return Answer(problem.status, bytes(response.body), headers)
 
 
-def _response(answer: Answer, *, replayed: bool) -> Response:
+def response_for(answer: Answer, *, replayed: bool) -> Response:
+    """An answer as the response; a replay says so in `Idempotent-Replayed`."""
     headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-type"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -104,14 +104,17 @@ def unpack_ticket(packed: tuple[Any, ...]) -> OrderTicket:
 _TICKET_FIELDS = _getter(OrderTicket)
 
 
-def pack_outcome(outcome: Outcome) -> tuple[Flat, bool]:
+def pack_outcome(outcome: Outcome) -> tuple[Any, ...]:
     """An outcome as plain values for the link."""
-    return _flat(outcome.answer), outcome.replayed
+    return _OUTCOME_FIELDS(outcome)
 
 
-def unpack_outcome(packed: tuple[Flat, bool]) -> Outcome:
+def unpack_outcome(packed: tuple[Any, ...]) -> Outcome:
     """The outcome `pack_outcome` packed."""
-    return Outcome(_built(packed[0]), packed[1])
+    return Outcome(*packed)
+
+
+_OUTCOME_FIELDS = _getter(Outcome)
 
 
 class RemoteOrderIntake:
@@ -280,7 +283,7 @@ def serve_intake(
             count += len(more.prepared)
         results = iter(commit.settle([submission for batch in batches for submission in batch.submissions]))
         for batch in batches:
-            answers: list[tuple[Flat, bool] | str] = []
+            answers: list[tuple[Any, ...] | str] = []
             for item in batch.prepared:
                 result = item if isinstance(item, str) else next(results)
                 if isinstance(result, Outcome):

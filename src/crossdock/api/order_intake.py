@@ -53,10 +53,19 @@ class OrderIntake(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What to answer: the stored answer and whether it is a replay of an earlier one."""
+    """What to answer: the stored answer's status, body and headers, the hash of the request it first answered,
+    and whether it is a replay. Only what the API answers with: outcomes cross back from the intake process."""
 
-    answer: IdempotencyRecord
+    status_code: int
+    body: bytes
+    headers: dict[str, str]
+    request_hash: str
     replayed: bool
+
+    @classmethod
+    def of(cls, answer: IdempotencyRecord, *, replayed: bool) -> Outcome:
+        """The outcome of a stored answer."""
+        return cls(answer.status_code, answer.body, dict(answer.headers), answer.request_hash, replayed)
 
 
 @dataclass(slots=True)
@@ -132,7 +141,7 @@ class GroupCommit:
             key = (submission.answer.client_id, submission.answer.key)
             earlier = stored.get(key)
             if earlier is not None:
-                outcomes.append(Outcome(earlier, replayed=True))
+                outcomes.append(Outcome.of(earlier, replayed=True))
                 continue
             order, answer = submission.order, submission.answer
             if order is not None:
@@ -146,7 +155,7 @@ class GroupCommit:
                     taken[order.number] = order
             answers.append(answer)
             stored[key] = answer  # the same key twice in one group: the second is a replay of the first
-            outcomes.append(Outcome(answer, replayed=False))
+            outcomes.append(Outcome.of(answer, replayed=False))
         if events:
             self._append(events, loop)
         uow.api.add_submissions(answers, orders)

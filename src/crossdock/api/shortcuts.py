@@ -47,7 +47,7 @@ class OrderSubmissionShortcut:
             path=path,
         )
         try:
-            answer, replayed = await accept_order(self.context, scope, request)
+            outcome = await accept_order(self.context, scope, request)
         except ProblemError as problem:
             await _answer(send, problem.status, PROBLEM_JSON, orjson.dumps(problem.document(path)), problem.headers)
             return
@@ -57,11 +57,11 @@ class OrderSubmissionShortcut:
             failure = internal_error(correlation)
             await _answer(send, 500, PROBLEM_JSON, orjson.dumps(failure.document(path)), {})
             return
-        stored = {name.lower(): value for name, value in answer.headers.items()}
+        stored = {name.lower(): value for name, value in outcome.headers.items()}
         content_type = stored.pop("content-type", "application/json")
-        if replayed:
+        if outcome.replayed:
             stored["idempotent-replayed"] = "true"
-        await _answer(send, answer.status_code, content_type, answer.body, stored)
+        await _answer(send, outcome.status_code, content_type, outcome.body, stored)
 
 
 async def _body(receive: Receive) -> bytes:

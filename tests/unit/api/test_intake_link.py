@@ -49,9 +49,9 @@ def _preparer() -> SubmissionPreparer:
 def test_a_ticket_and_an_outcome_cross_the_link_unchanged() -> None:
     ticket = _ticket()
     assert unpack_ticket(pickle.loads(pickle.dumps(pack_ticket(ticket)))) == ticket
-    outcome = Outcome(
-        IdempotencyRecord("acme", "k-1", "h", 202, b"{}", {"location": "/v1/orders/o-1"}, NOW, NOW), replayed=True
-    )
+    stored = IdempotencyRecord("acme", "k-1", "h", 202, b"{}", {"location": "/v1/orders/o-1"}, NOW, NOW)
+    outcome = Outcome.of(stored, replayed=True)
+    assert (outcome.status_code, outcome.headers, outcome.request_hash) == (202, stored.headers, "h")
     assert unpack_outcome(pickle.loads(pickle.dumps(pack_outcome(outcome)))) == outcome
 
 

@@ -23,8 +23,9 @@ from crossdock.api.context import ApiContext
 from crossdock.api.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
 )
-from crossdock.api.idempotency import checked_key, hash_request, key_reused, stored_response
+from crossdock.api.idempotency import Answer, checked_key, hash_request, key_reused, response_for
 from crossdock.api.intake_link import IntakeUnavailableError
+from crossdock.api.order_intake import Outcome
 from crossdock.api.order_submission import OrderTicket
 from crossdock.api.order_views import OrderFacts
 from crossdock.api.problems import ProblemError, invalid, not_found
@@ -38,7 +39,7 @@ from crossdock.api.schemas import (
 from crossdock.api.security.scopes import Scope
 from crossdock.api.security.tokens import Principal
 from crossdock.observability import tracing
-from crossdock.ports.api import ClientKind, IdempotencyRecord
+from crossdock.ports.api import ClientKind
 from crossdock.ports.store import UnitOfWork
 
 router = APIRouter(tags=["orders"], route_class=GuardedRoute)
@@ -76,7 +77,7 @@ async def submit_order(request: Request) -> Response:
     committed. A refusal (403, 422, invalid JSON included) is stored under
     the key as well: the same request sent again gets the same answer."""
     headers = request.headers
-    answer, replayed = await accept_order(
+    outcome = await accept_order(
         context_of(request),
         request.scope,
         OrderRequest(
@@ -87,7 +88,7 @@ async def submit_order(request: Request) -> Response:
             path=request.url.path,
         ),
     )
-    return stored_response(answer, replayed=replayed)
+    return answered(outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +102,7 @@ class OrderRequest:
     path: str
 
 
-async def accept_order(
-    ctx: ApiContext, scope: MutableMapping[str, Any], request: OrderRequest
-) -> tuple[IdempotencyRecord, bool]:
+async def accept_order(ctx: ApiContext, scope: MutableMapping[str, Any], request: OrderRequest) -> Outcome:
     """The stored answer to an order submission and whether it is a replay; a 400/401/403/429 before the
     Idempotency-Key is known is raised as ProblemError (it is not stored: there is no key to store it under).
 
@@ -140,11 +139,16 @@ async def accept_order(
             "taken before the interruption is answered from its stored answer, never taken twice)",
             headers={"Retry-After": "2"},
         ) from None
-    if outcome.replayed and outcome.answer.request_hash != ticket.request_hash:
+    if outcome.replayed and outcome.request_hash != ticket.request_hash:
         raise key_reused()
-    if outcome.answer.status_code == 202 and tracing.recording():  # 1 request in 100, say: read the number then
-        tracing.tag({tracing.BUSINESS_KEY: orjson.loads(outcome.answer.body)["number"]})
-    return outcome.answer, outcome.replayed
+    if outcome.status_code == 202 and tracing.recording():  # 1 request in 100, say: read the number then
+        tracing.tag({tracing.BUSINESS_KEY: orjson.loads(outcome.body)["number"]})
+    return outcome
+
+
+def answered(outcome: Outcome) -> Response:
+    """The response for an order submission's outcome."""
+    return response_for(Answer(outcome.status_code, outcome.body, outcome.headers), replayed=outcome.replayed)
 
 
 async def visible_order(ctx: ApiContext, principal: Principal, order_id: str) -> OrderFacts:
