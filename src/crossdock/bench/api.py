@@ -3,11 +3,13 @@ FastAPI endpoint measured the same way in the same run.
 
 Each server runs alone in a child process (uvicorn, one worker; the real API with its order intake process, as
 `crossdock serve` runs it), the load generator in another child: keep-alive connections, one request at a time
-each, a warm-up, then a fixed time. The real path per request: bearer token verified, client checked and its rate
-plan taken, the order validated and turned into a canonical sales order and its `order.submitted` event, then in
-the intake process, in groups: Idempotency-Key looked up, a duplicate PO checked, the event appended to the SQLite
-log (synchronous=FULL), the order record and the stored answer committed to the SQLite store; then the 202.
-Afterwards the log and the store are opened and every 202 answered must be in both.
+each, a warm-up, then a fixed time. Both servers tune the collector as `crossdock serve` does. The real path per
+request: in the API process, bearer token verified, client checked and its rate plan taken, Idempotency-Key
+checked and the request hashed; then in the intake process, the body validated and turned into a canonical sales
+order, its `order.submitted` event checked against its schema, and, in groups: Idempotency-Keys looked up,
+duplicate POs checked, the events appended to the SQLite log (synchronous=FULL), the orders and stored answers
+committed to the SQLite store; then the 202. Afterwards the log and the store are opened and every 202 answered
+must be in both.
 """
 
 from __future__ import annotations
