@@ -3,15 +3,21 @@
 Each submission needs its Idempotency-Key checked, its PO checked against orders already taken, its
 `order.submitted` event appended to the log, and then its answer and order record stored. Done one request at a
 time that is five statements, a log commit and a store commit per order; here the requests that arrive while a
-commit is in flight share the next one: one query for all their keys, one for all their numbers, one log append
-for all their events, one insert per table, one commit.
+commit is in flight share the next one: one insert per table, one log append for all their events, one commit.
+
+Keys and numbers are not looked up first: nearly every group is all new ones, and the tables' unique keys refuse
+one stored already. The rows are inserted before the events are appended, so a refused insert leaves nothing in
+the log; the group is then committed again with its keys and numbers looked up (one query each): a key stored
+already is a replay of its answer, a number taken is a 409. Two submissions with one key, or one number, in the
+same group are told apart in memory either way.
 
 The log append comes before the store commit, inside the store transaction: a 202 is answered only once both
 are durable. A crash in between leaves the event in the log and no answer stored; the client's retry finds no
 answer, appends the same event again (its id comes from the order, so the log keeps one) and stores the answer.
 
-On a group failure (another process stored one of the keys or numbers between our check and our insert), each
-submission is tried again in a transaction of its own, where the check sees what the other process stored.
+If the checked commit fails too (another process stored one of the keys or numbers between our check and our
+insert), each submission is tried again in a transaction of its own, where the check sees what the other process
+stored.
 
 `GroupCommit` does that work; it runs on a writer thread here (`OrderIntakeWriter`) or in the intake process
 that `crossdock serve` starts (`api.intake_link`, `cli/intake_process.py`).
@@ -100,19 +106,27 @@ class GroupCommit:
     ) -> list[Outcome | Exception]:
         """Each submission's outcome, or the error that kept it from being stored (the others are stored)."""
         try:
-            return list(self._commit(submissions, loop))
+            # Nearly every group is all new keys and new PO numbers: insert without looking them up first. A key or
+            # number stored already fails the insert, before anything is appended, and the group is checked.
+            return list(self._commit(submissions, loop, checked=False))
+        except Exception:  # noqa: BLE001, S110 - whatever failed, the checked commit below tells what it was
+            pass
+        try:
+            return list(self._commit(submissions, loop, checked=True))
         except Exception:  # noqa: BLE001 - one bad submission must not fail the others: try each alone
             results: list[Outcome | Exception] = []
             for submission in submissions:
                 try:
-                    results.extend(self._commit([submission], loop))
+                    results.extend(self._commit([submission], loop, checked=True))
                 except Exception as error:  # noqa: BLE001 - goes back to its request as a 500 with a log line
                     results.append(error)
             return results
 
-    def _commit(self, submissions: list[Submission], loop: asyncio.AbstractEventLoop | None) -> list[Outcome]:
+    def _commit(
+        self, submissions: list[Submission], loop: asyncio.AbstractEventLoop | None, *, checked: bool
+    ) -> list[Outcome]:
         with self._store.unit_of_work() as uow:
-            outcomes = self._apply(uow, submissions, loop)
+            outcomes = self._apply(uow, submissions, loop, checked=checked)
             uow.commit()
         return outcomes
 
@@ -128,11 +142,14 @@ class GroupCommit:
         asyncio.run_coroutine_threadsafe(self._log.append(events), loop).result(timeout=self._append_timeout_s)
 
     def _apply(
-        self, uow: UnitOfWork, submissions: list[Submission], loop: asyncio.AbstractEventLoop | None
+        self, uow: UnitOfWork, submissions: list[Submission], loop: asyncio.AbstractEventLoop | None, *, checked: bool
     ) -> list[Outcome]:
-        now = self._clock()
-        stored = uow.api.get_idempotent_many([(s.answer.client_id, s.answer.key) for s in submissions], now=now)
-        taken = uow.api.find_orders([s.order.number for s in submissions if s.order is not None])
+        stored: dict[tuple[str, str], IdempotencyRecord] = {}
+        taken: dict[str, ApiOrderRecord] = {}
+        if checked:
+            now = self._clock()
+            stored = uow.api.get_idempotent_many([(s.answer.client_id, s.answer.key) for s in submissions], now=now)
+            taken = uow.api.find_orders([s.order.number for s in submissions if s.order is not None])
         answers: list[IdempotencyRecord] = []
         orders: list[ApiOrderRecord] = []
         events: list[CloudEvent] = []
@@ -156,9 +173,11 @@ class GroupCommit:
             answers.append(answer)
             stored[key] = answer  # the same key twice in one group: the second is a replay of the first
             outcomes.append(Outcome.of(answer, replayed=False))
+        # Inserted first: a key or number another writer stored fails here, before its event is in the log. The
+        # store commits after the append, so a stored answer always has its event in the log.
+        uow.api.add_submissions(answers, orders)
         if events:
             self._append(events, loop)
-        uow.api.add_submissions(answers, orders)
         return outcomes
 
 
