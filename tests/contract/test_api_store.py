@@ -101,6 +101,26 @@ def test_an_expired_key_is_free_again_and_purged(store: AnyStore) -> None:
         uow.commit()
 
 
+def test_expired_keys_of_a_group_are_forgotten_and_the_others_kept(store: AnyStore) -> None:
+    now = datetime.now(UTC)
+    with store.unit_of_work() as uow:
+        for key, expires in (("gone-1", -1), ("gone-2", -1), ("live-1", 1), ("other-old", -1)):
+            assert uow.api.put_idempotent(idempotent(key, expires=now + timedelta(hours=expires))) is True
+        uow.commit()
+    with store.unit_of_work() as uow:
+        group = [("acme-portal", "gone-1"), ("acme-portal", "gone-2"), ("acme-portal", "live-1"), ("acme-portal", "x")]
+        assert uow.api.purge_idempotent(now=now, keys=group) == 2
+        # Forgotten, the expired keys can be stored again in bulk; the others are untouched.
+        uow.api.add_submissions([idempotent("gone-1", expires=now + timedelta(hours=24))], [])
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        found = uow.api.get_idempotent_many(group, now=now)
+        assert sorted(found) == [("acme-portal", "gone-1"), ("acme-portal", "live-1")]
+    with store.unit_of_work() as uow:
+        assert uow.api.purge_idempotent(now=now) == 1  # other-old was not in the group: still there until now
+        uow.commit()
+
+
 def order(n: int, *, partner: str | None = "acme", at: datetime = T0) -> ApiOrderRecord:
     return ApiOrderRecord(
         order_id=f"order-{n:03d}",

@@ -148,7 +148,9 @@ class GroupCommit:
         taken: dict[str, ApiOrderRecord] = {}
         if checked:
             now = self._clock()
-            stored = uow.api.get_idempotent_many([(s.answer.client_id, s.answer.key) for s in submissions], now=now)
+            keys = [(s.answer.client_id, s.answer.key) for s in submissions]
+            uow.api.purge_idempotent(now=now, keys=keys)  # a key whose answer expired is free again
+            stored = uow.api.get_idempotent_many(keys, now=now)
             taken = uow.api.find_orders([s.order.number for s in submissions if s.order is not None])
         answers: list[IdempotencyRecord] = []
         orders: list[ApiOrderRecord] = []

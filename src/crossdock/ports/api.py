@@ -102,12 +102,12 @@ class ApiRecords(Protocol):
         ...
 
     def add_submissions(self, answers: Sequence[IdempotencyRecord], orders: Sequence[ApiOrderRecord]) -> None:
-        """Store answers and orders in bulk; raises if any key, order id or number is already stored (the
-        caller checked in the same transaction, so only a concurrent writer elsewhere can cause that)."""
+        """Store answers and orders in bulk; raises if any key, order id or number is already stored, expired
+        keys included (forget those first with `purge_idempotent(keys=...)`)."""
         ...
 
-    def purge_idempotent(self, *, now: datetime) -> int:
-        """Forget expired keys; return how many."""
+    def purge_idempotent(self, *, now: datetime, keys: Sequence[tuple[str, str]] | None = None) -> int:
+        """Forget expired keys, or only those of `keys` (client id, key) when given; return how many."""
         ...
 
     def add_order(self, order: ApiOrderRecord) -> bool:

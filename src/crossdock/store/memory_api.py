@@ -102,14 +102,19 @@ class MemoryApiRecords:
 
         self._uow.change(add)
 
-    def purge_idempotent(self, *, now: datetime) -> int:
-        """Forget expired keys; return how many."""
+    def purge_idempotent(self, *, now: datetime, keys: Sequence[tuple[str, str]] | None = None) -> int:
+        """Forget expired keys, or only those of `keys` when given; return how many."""
         cutoff = as_utc(now)
         purged = 0
+        wanted = None if keys is None else set(keys)
 
         def purge(records: _Records) -> None:
             nonlocal purged
-            expired = [k for k, r in records.idempotency.items() if r.expires_at is None or r.expires_at <= cutoff]
+            expired = [
+                k
+                for k, r in records.idempotency.items()
+                if (r.expires_at is None or r.expires_at <= cutoff) and (wanted is None or k in wanted)
+            ]
             for key in expired:
                 del records.idempotency[key]
             purged = len(expired)

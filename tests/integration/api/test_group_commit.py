@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -102,6 +102,15 @@ async def test_a_key_reused_for_another_order_does_not_log_that_order(intake: In
     assert (reused.replayed, reused.request_hash) == (True, "hash-of-PO-1")
     assert (new.status_code, new.replayed) == (202, False)
     assert intake.logged_orders() == ["API-acme-PO-1", "API-acme-PO-3"]
+
+
+async def test_a_key_whose_answer_expired_takes_a_new_order(intake: Intake) -> None:
+    first = intake.submission("k-1", "PO-1")
+    stale = replace(first, answer=replace(first.answer, expires_at=utc_now() - timedelta(seconds=1)))
+    intake.settle(stale)
+    (again,) = intake.settle(intake.submission("k-1", "PO-2"))
+    assert (again.status_code, again.replayed) == (202, False)
+    assert intake.logged_orders() == ["API-acme-PO-1", "API-acme-PO-2"]
 
 
 async def test_one_key_or_one_number_twice_in_a_group_is_one_order(intake: Intake) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crossdock.ports.api import ApiClientRecord, ApiOrderRecord, ClientKind, IdempotencyRecord
-from crossdock.store.repositories.base import Transaction, insert_new, upsert
+from crossdock.store.repositories.base import Transaction, chunks, insert_new, upsert
 from crossdock.store.repositories.driver import DriverTable
 from crossdock.store.rules import as_utc, stamp, utc_now
 from crossdock.store.tables import api_clients, api_orders, idempotency_keys
@@ -203,10 +203,21 @@ class SqlApiRecords:
         _IDEMPOTENCY_KEYS.insert(self._tx, [_idempotency_row(record, now) for record in answers])
         _API_ORDERS.insert(self._tx, [_order_row(order) for order in orders])
 
-    def purge_idempotent(self, *, now: datetime) -> int:
-        """Forget expired keys; return how many."""
+    def purge_idempotent(self, *, now: datetime, keys: Sequence[tuple[str, str]] | None = None) -> int:
+        """Forget expired keys, or only those of `keys` when given; return how many."""
         t = idempotency_keys
-        return int(self._tx.write(sa.delete(t).where(t.c.expires_at <= as_utc(now))).rowcount)
+        expired = t.c.expires_at <= as_utc(now)
+        if keys is None:
+            return int(self._tx.write(sa.delete(t).where(expired)).rowcount)
+        wanted = set(keys)
+        purged = 0
+        clients = sorted({client for client, _ in wanted})
+        for chunk in chunks(sorted({key for _, key in wanted})):
+            # As in `get_idempotent_many`: two plain INs walk the primary key; a pair outside `wanted` (another
+            # client's key of the same name) is only deleted if it has expired too, which is what purging does.
+            statement = sa.delete(t).where(t.c.client_id.in_(clients), t.c.key.in_(chunk), expired)
+            purged += int(self._tx.write(statement).rowcount)
+        return purged
 
     def add_order(self, order: ApiOrderRecord) -> bool:
         """Record an order taken; False when its order id or number is already recorded."""
