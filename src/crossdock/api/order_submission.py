@@ -59,6 +59,12 @@ class OrderTicket:
     correlation_id: str | None
     traceparent: str | None  # the request's trace: quote-to-order continues it
 
+    def refused(self, problem: ProblemError) -> IdempotencyRecord:
+        """The refusal to store under this ticket's key."""
+        return stored_problem(
+            problem, self.path, self.client_id, self.key, self.request_hash, self.received_at, self.expires_at
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Submission:
@@ -105,17 +111,7 @@ class SubmissionPreparer:
         try:
             return self._accepted(ticket, read_submission(ticket.content_type, ticket.body))
         except ProblemError as refusal:
-            return Submission(
-                answer=stored_problem(
-                    refusal,
-                    ticket.path,
-                    ticket.client_id,
-                    ticket.key,
-                    ticket.request_hash,
-                    ticket.received_at,
-                    ticket.expires_at,
-                )
-            )
+            return Submission(answer=ticket.refused(refusal))
 
     def _accepted(self, ticket: OrderTicket, submission: OrderSubmission) -> Submission:
         customer_id = _customer_for(ticket, submission)
@@ -187,7 +183,6 @@ class TakenReference:
 
     def answer(self, existing: ApiOrderRecord) -> IdempotencyRecord:
         """The problem naming the order taken first, with its Location."""
-        ticket = self.ticket
         problem = ProblemError(
             409,
             "order-exists",
@@ -196,15 +191,7 @@ class TakenReference:
             f"{existing.number}; GET /v1/orders/{existing.order_id} for its status",
             headers={"Location": f"/v1/orders/{existing.order_id}"},
         )
-        return stored_problem(
-            problem,
-            ticket.path,
-            ticket.client_id,
-            ticket.key,
-            ticket.request_hash,
-            ticket.received_at,
-            ticket.expires_at,
-        )
+        return self.ticket.refused(problem)
 
 
 def canonical_order(
