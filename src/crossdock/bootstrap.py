@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from crossdock.api.context import ApiContext
     from crossdock.api.customer_matching import CustomerMatcher
+    from crossdock.api.key_purge import ExpiredKeyPurge
     from crossdock.api.order_intake import OrderIntake
     from crossdock.api.security.tokens import Keyring
     from crossdock.config.sections import OrdersConfig, PartnerConfig
@@ -174,6 +175,7 @@ class Runtime:
 
             services.append(MdmService(self.master_data().stewardship))
         services.append(self.replay_executor())
+        services.append(self.expired_key_purge())
         return Worker(captures, deliveries, services=services, poll_interval_s=poll_interval_s, meters=self.meters)
 
     def order_intake_flow(self) -> Flow | None:
@@ -361,6 +363,13 @@ class Runtime:
             connectors=self.connectors,
             system_types={name: system.type for name, system in self.settings.systems.items()},
         )
+
+    def expired_key_purge(self) -> ExpiredKeyPurge:
+        """Expired Idempotency-Key answers, forgotten in small batches by whichever worker gets there first."""
+        from crossdock.api.key_purge import ExpiredKeyPurge
+        from crossdock.store.rules import utc_now
+
+        return ExpiredKeyPurge(self.store, clock=utc_now)
 
     def replay_executor(self) -> ReplayExecutor:
         """Approved dead-letter replays, executed once by whichever worker sees them first."""

@@ -101,6 +101,29 @@ def test_an_expired_key_is_free_again_and_purged(store: AnyStore) -> None:
         uow.commit()
 
 
+def test_expired_keys_are_purged_in_batches_oldest_first(store: AnyStore) -> None:
+    now = datetime.now(UTC)
+    with store.unit_of_work() as uow:
+        for n in range(5):
+            uow.api.put_idempotent(idempotent(f"old-{n}", expires=now - timedelta(minutes=10 - n)))
+        uow.api.put_idempotent(idempotent("live", expires=now + timedelta(hours=1)))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.api.purge_idempotent(now=now, limit=2) == 2
+        uow.commit()
+    with store.unit_of_work() as uow:
+        # The two oldest (old-0, old-1) went first; old-0 is free to be taken again.
+        assert uow.api.put_idempotent(idempotent("old-0", expires=now + timedelta(hours=1))) is True
+        assert uow.api.purge_idempotent(now=now, limit=10) == 3
+        assert uow.api.purge_idempotent(now=now, limit=10) == 0
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        assert sorted(uow.api.get_idempotent_many([("acme-portal", "live"), ("acme-portal", "old-0")], now=now)) == [
+            ("acme-portal", "live"),
+            ("acme-portal", "old-0"),
+        ]
+
+
 def test_expired_keys_of_a_group_are_forgotten_and_the_others_kept(store: AnyStore) -> None:
     now = datetime.now(UTC)
     with store.unit_of_work() as uow:

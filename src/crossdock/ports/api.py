@@ -106,8 +106,11 @@ class ApiRecords(Protocol):
         keys included (forget those first with `purge_idempotent(keys=...)`)."""
         ...
 
-    def purge_idempotent(self, *, now: datetime, keys: Sequence[tuple[str, str]] | None = None) -> int:
-        """Forget expired keys, or only those of `keys` (client id, key) when given; return how many."""
+    def purge_idempotent(
+        self, *, now: datetime, keys: Sequence[tuple[str, str]] | None = None, limit: int | None = None
+    ) -> int:
+        """Forget expired keys: those of `keys` (client id, key) when given, else all of them, or only the `limit`
+        oldest when given; return how many."""
         ...
 
     def add_order(self, order: ApiOrderRecord) -> bool:

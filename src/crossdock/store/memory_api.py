@@ -102,8 +102,10 @@ class MemoryApiRecords:
 
         self._uow.change(add)
 
-    def purge_idempotent(self, *, now: datetime, keys: Sequence[tuple[str, str]] | None = None) -> int:
-        """Forget expired keys, or only those of `keys` when given; return how many."""
+    def purge_idempotent(
+        self, *, now: datetime, keys: Sequence[tuple[str, str]] | None = None, limit: int | None = None
+    ) -> int:
+        """Forget expired keys: only those of `keys` when given, at most `limit` (oldest first); return how many."""
         cutoff = as_utc(now)
         purged = 0
         wanted = None if keys is None else set(keys)
@@ -115,6 +117,8 @@ class MemoryApiRecords:
                 for k, r in records.idempotency.items()
                 if (r.expires_at is None or r.expires_at <= cutoff) and (wanted is None or k in wanted)
             ]
+            if limit is not None and wanted is None:
+                expired = sorted(expired, key=lambda k: records.idempotency[k].expires_at or cutoff)[:limit]
             for key in expired:
                 del records.idempotency[key]
             purged = len(expired)

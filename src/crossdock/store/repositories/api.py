@@ -203,20 +203,26 @@ class SqlApiRecords:
         _IDEMPOTENCY_KEYS.insert(self._tx, [_idempotency_row(record, now) for record in answers])
         _API_ORDERS.insert(self._tx, [_order_row(order) for order in orders])
 
-    def purge_idempotent(self, *, now: datetime, keys: Sequence[tuple[str, str]] | None = None) -> int:
-        """Forget expired keys, or only those of `keys` when given; return how many."""
+    def purge_idempotent(
+        self, *, now: datetime, keys: Sequence[tuple[str, str]] | None = None, limit: int | None = None
+    ) -> int:
+        """Forget expired keys: only those of `keys` when given, at most `limit` (oldest first); return how many."""
         t = idempotency_keys
         expired = t.c.expires_at <= as_utc(now)
+        if limit is not None and keys is None:
+            # The oldest first, found by the expires_at index, then deleted by primary key as a group's keys are.
+            query = sa.select(t.c.client_id, t.c.key).where(expired).order_by(t.c.expires_at).limit(limit)
+            keys = [(row.client_id, row.key) for row in self._tx.read(query)]
         if keys is None:
             return int(self._tx.write(sa.delete(t).where(expired)).rowcount)
-        wanted = set(keys)
+        by_client: dict[str, list[str]] = {}
+        for client, key in dict.fromkeys(keys):
+            by_client.setdefault(client, []).append(key)
         purged = 0
-        clients = sorted({client for client, _ in wanted})
-        for chunk in chunks(sorted({key for _, key in wanted})):
-            # As in `get_idempotent_many`: two plain INs walk the primary key; a pair outside `wanted` (another
-            # client's key of the same name) is only deleted if it has expired too, which is what purging does.
-            statement = sa.delete(t).where(t.c.client_id.in_(clients), t.c.key.in_(chunk), expired)
-            purged += int(self._tx.write(statement).rowcount)
+        for client, names in by_client.items():
+            for chunk in chunks(names):  # the primary key (client_id, key), walked per client
+                statement = sa.delete(t).where(t.c.client_id == client, t.c.key.in_(chunk), expired)
+                purged += int(self._tx.write(statement).rowcount)
         return purged
 
     def add_order(self, order: ApiOrderRecord) -> bool:
