@@ -298,8 +298,8 @@ def test_keys_and_numbers_are_checked_for_a_whole_group_and_stored_in_bulk(store
 
 
 def test_records_stored_in_bulk_read_back_whole_on_every_path(store: AnyStore) -> None:
-    """The group path (`add_submissions`, `get_idempotent_many`, `find_orders`) runs on the SQL driver; what it
-    writes, one-at-a-time reads see whole, and what those write, it reads whole (times, headers, body, document)."""
+    """The group insert (`add_submissions`) runs on the SQL driver; what it writes, one-at-a-time and group reads
+    see whole, and the group reads see whole what one-at-a-time writes stored (times, headers, body, document)."""
     now = datetime.now(UTC)
     expires = now + timedelta(hours=24)
     grouped = replace(idempotent("bulk-1", expires=expires), headers={"location": "/v1/orders/ø", "n": "1"})

@@ -59,36 +59,15 @@ def _frame(payload: object) -> bytes:
     return _LENGTH.pack(len(body)) + body
 
 
-# Dataclasses travel as (class, field values): pickling a slots dataclass goes through a Python-level
-# `__getstate__` per object, which cost more than storing the order did.
-Flat = tuple[type, tuple[Any, ...]] | None
-
-
-_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
-
-
-def _getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+# Tickets and outcomes travel as tuples of their field values: pickling a slots dataclass goes through a
+# Python-level `__getstate__` per object, which cost more than storing the order did.
+def _fields_of(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A function answering an instance's field values in constructor order (attrgetter: a tuple, in C)."""
     fields = dataclasses.fields(cls)
-    if any(not f.init for f in fields):
-        raise TypeError(f"{cls.__name__} has fields its constructor does not take; it cannot cross the link flat")
-    names = [f.name for f in fields]
-    # attrgetter of several names answers a tuple, in C: the field values in constructor order.
-    getter: Callable[[Any], tuple[Any, ...]] = (
-        operator.attrgetter(*names) if len(names) > 1 else (lambda value: (getattr(value, names[0]),))
-    )
-    _GETTERS[cls] = getter
+    if len(fields) < 2 or any(not f.init for f in fields):
+        raise TypeError(f"{cls.__name__} cannot cross the link as a tuple of its constructor's arguments")
+    getter: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*(f.name for f in fields))
     return getter
-
-
-def _flat(value: Any) -> Flat:
-    if value is None:
-        return None
-    cls = type(value)
-    return cls, (_GETTERS.get(cls) or _getter(cls))(value)
-
-
-def _built(flat: Flat) -> Any:
-    return None if flat is None else flat[0](*flat[1])
 
 
 def pack_ticket(ticket: OrderTicket) -> tuple[Any, ...]:
@@ -101,7 +80,7 @@ def unpack_ticket(packed: tuple[Any, ...]) -> OrderTicket:
     return OrderTicket(*packed)
 
 
-_TICKET_FIELDS = _getter(OrderTicket)
+_TICKET_FIELDS = _fields_of(OrderTicket)
 
 
 def pack_outcome(outcome: Outcome) -> tuple[Any, ...]:
@@ -114,7 +93,7 @@ def unpack_outcome(packed: tuple[Any, ...]) -> Outcome:
     return Outcome(*packed)
 
 
-_OUTCOME_FIELDS = _getter(Outcome)
+_OUTCOME_FIELDS = _fields_of(Outcome)
 
 
 class RemoteOrderIntake:

@@ -78,8 +78,8 @@ class Submission:
 
 
 class Conflict(Protocol):
-    """Builds the answer stored when a submission's order number is already taken. Plain data with a method, not a
-    closure: submissions cross to the intake process (`api.intake_link`) pickled."""
+    """Builds the answer stored when a submission's order number is already taken (`TakenReference`); a protocol
+    so that the group commit (`api.order_intake`) needs nothing of this module at run time."""
 
     def answer(self, existing: ApiOrderRecord) -> IdempotencyRecord:
         """The answer naming the order taken first."""

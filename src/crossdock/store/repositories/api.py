@@ -75,38 +75,6 @@ def _idempotency_values(record: IdempotencyRecord, now: datetime) -> dict[str, A
     }
 
 
-def _idempotency_row(record: IdempotencyRecord, now: datetime) -> tuple[Any, ...]:
-    """`_idempotency_values` in the table's column order, for `DriverTable.insert`."""
-    if record.expires_at is None:
-        raise ValueError("an idempotency record needs `expires_at`")
-    return (
-        record.client_id,
-        record.key,
-        record.request_hash,
-        record.status_code,
-        record.body,
-        record.headers,
-        stamp(record.created_at, now),
-        record.expires_at,
-    )
-
-
-def _order_row(order: ApiOrderRecord) -> tuple[Any, ...]:
-    """`_order_values` in the table's column order, for `DriverTable.insert`."""
-    return (
-        order.order_id,
-        order.number,
-        order.client_id,
-        order.partner_id,
-        order.customer_id,
-        order.customer_reference,
-        order.event_id,
-        order.process_id,
-        order.submitted_at,
-        order.document,
-    )
-
-
 def _order_values(order: ApiOrderRecord) -> dict[str, Any]:
     return {
         "order_id": order.order_id,
@@ -122,7 +90,7 @@ def _order_values(order: ApiOrderRecord) -> dict[str, Any]:
     }
 
 
-# The order intake's statements, on the driver (`driver`); the tables' column order is what their rows follow.
+# The order intake's inserts, on the driver (`driver`).
 _IDEMPOTENCY_KEYS = DriverTable(idempotency_keys)
 _API_ORDERS = DriverTable(api_orders)
 
@@ -184,24 +152,26 @@ class SqlApiRecords:
         self, keys: Sequence[tuple[str, str]], *, now: datetime
     ) -> dict[tuple[str, str], IdempotencyRecord]:
         """The stored, unexpired responses for (client id, key) pairs."""
+        t = idempotency_keys
         wanted = set(keys)
-        if not wanted:
-            return {}
+        found: dict[tuple[str, str], IdempotencyRecord] = {}
+        clients = sorted({client for client, _ in wanted})
         # Two plain INs walk the primary key (client_id, key); a row-value IN makes SQLite scan the table.
-        # On the driver: the order intake asks this for every group of orders (`driver`).
-        rows = _IDEMPOTENCY_KEYS.select_in(
-            self._tx,
-            {"key": [key for _, key in wanted], "client_id": [client for client, _ in wanted]},
-            greater=("expires_at", now),
-        )
-        return {(row.client_id, row.key): _idempotency(row) for row in rows if (row.client_id, row.key) in wanted}
+        for chunk in chunks(sorted({key for _, key in wanted})):
+            rows = self._tx.read(
+                sa.select(t).where(t.c.client_id.in_(clients), t.c.key.in_(chunk), t.c.expires_at > as_utc(now))
+            )
+            for row in rows:
+                if (row.client_id, row.key) in wanted:
+                    found[(row.client_id, row.key)] = _idempotency(row)
+        return found
 
     def add_submissions(self, answers: Sequence[IdempotencyRecord], orders: Sequence[ApiOrderRecord]) -> None:
         """Store answers and orders in bulk (one executemany each, on the driver: the order intake's every
         group); a key or number stored already raises."""
         now = utc_now()
-        _IDEMPOTENCY_KEYS.insert(self._tx, [_idempotency_row(record, now) for record in answers])
-        _API_ORDERS.insert(self._tx, [_order_row(order) for order in orders])
+        _IDEMPOTENCY_KEYS.insert(self._tx, [_idempotency_values(record, now) for record in answers])
+        _API_ORDERS.insert(self._tx, [_order_values(order) for order in orders])
 
     def purge_idempotent(
         self, *, now: datetime, keys: Sequence[tuple[str, str]] | None = None, limit: int | None = None
@@ -231,9 +201,11 @@ class SqlApiRecords:
 
     def find_orders(self, numbers: Sequence[str]) -> dict[str, ApiOrderRecord]:
         """Orders by number, for those stored."""
-        if not numbers:
-            return {}
-        return {row.number: _order(row) for row in _API_ORDERS.select_in(self._tx, {"number": numbers})}
+        found: dict[str, ApiOrderRecord] = {}
+        for chunk in chunks(list(dict.fromkeys(numbers))):
+            for row in self._tx.read(sa.select(api_orders).where(api_orders.c.number.in_(chunk))):
+                found[row.number] = _order(row)
+        return found
 
     def get_order(self, order_id: str) -> ApiOrderRecord | None:
         """One order by canonical id."""
