@@ -97,6 +97,7 @@ async def _run(
         "seconds": seconds,
         "p50_ms": latencies[len(latencies) // 2] if latencies else 0.0,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0,
+        "latencies_ms": [round(latency, 3) for latency in latencies],  # pooled over rounds by the bench
         "codes": codes,
         "accepted_total": len(stats.get("accepted", [])),  # warm-up included: every one must be in the log
     }

@@ -108,16 +108,17 @@ def bench_process(
 def bench_api(
     connections: Annotated[int, typer.Option(help="keep-alive connections, one request at a time each")] = 128,
     seconds: Annotated[float, typer.Option(help="measured seconds, after the warm-up")] = 10.0,
-    warmup: Annotated[float, typer.Option(help="seconds of load before measuring")] = 2.0,
+    warmup: Annotated[float, typer.Option(help="seconds of load before each round's measurement")] = 2.0,
+    rounds: Annotated[int, typer.Option(help="alternating bare and real runs; the measured seconds are shared")] = 3,
     as_json: JsonFlag = False,
 ) -> None:
     """Durable, idempotent, authenticated order submissions against the API, and a bare FastAPI endpoint."""
     from crossdock.bench import api as api_bench
 
-    if connections < 1 or seconds <= 0:
-        fail("--connections must be at least 1 and --seconds above 0")
+    if connections < 1 or seconds <= 0 or rounds < 1:
+        fail("--connections and --rounds must be at least 1 and --seconds above 0")
     with _working(f"bench api: {connections} connections, {seconds:g} s (and the bare endpoint)", as_json):
-        result = api_bench.run(connections, seconds, warmup)
+        result = api_bench.run(connections, seconds, warmup, rounds)
     _show(result, as_json)
 
 
