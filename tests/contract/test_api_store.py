@@ -325,6 +325,21 @@ def test_records_stored_in_bulk_read_back_whole_on_every_path(store: AnyStore) -
         uow.api.add_submissions([idempotent("bulk-2", expires=expires)], [])
 
 
+def test_a_group_larger_than_one_insert_statement_is_stored_whole(store: AnyStore) -> None:
+    """The driver inserts a group as multi-row INSERTs of at most 999 parameters: 250 rows take several."""
+    now = datetime.now(UTC)
+    expires = now + timedelta(hours=24)
+    answers = [replace(idempotent(f"many-{n}", expires=expires), body=f"body {n}".encode()) for n in range(250)]
+    orders = [order(100 + n) for n in range(250)]
+    with store.unit_of_work() as uow:
+        uow.api.add_submissions(answers, orders)
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        found = uow.api.get_idempotent_many([(a.client_id, a.key) for a in answers], now=now)
+        assert found == {(a.client_id, a.key): a for a in answers}
+        assert uow.api.find_orders([o.number for o in orders]) == {o.number: o for o in orders}
+
+
 def test_a_claimed_delivery_is_not_due_again_until_its_lease_ends_or_its_attempt_is_recorded(store: AnyStore) -> None:
     with store.unit_of_work() as uow:
         uow.webhooks.add_subscription(subscription())
