@@ -2,7 +2,8 @@
 about, the customer's party in the ERP, and every way the ERP can fail answered as a 503 with Retry-After.
 
 A caller that cannot be answered now is told when to come back; it is never kept waiting longer than
-`ERP_TIMEOUT_S`, and not at all while the ERP's circuit is open (the sync flows found it down moments ago).
+`ERP_TIMEOUT_S`, and not at all while the ERP's circuit is open (the sync flows, or other callers, found it down
+moments ago). These calls count toward the circuit as the flows' calls do.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from crossdock.ports.api import ClientKind
 from crossdock.ports.connector import ConnectorError
 from crossdock.ports.orders import OrderDesk
 from crossdock.ports.store import UnitOfWork
-from crossdock.sync.resilience import CircuitState, GuardedConnector
+from crossdock.sync.resilience import OUTAGE_KINDS, CircuitBreaker, CircuitState, GuardedConnector
 
 if TYPE_CHECKING:
     from crossdock.api.context import ApiContext
@@ -104,36 +105,55 @@ async def erp_party(ctx: ApiContext, customer_id: str, erp_system: str) -> str:
     return local_id
 
 
-def _circuit_wait_s(ctx: ApiContext, system: str) -> float | None:
-    """Seconds the system's circuit stays open, read without disturbing the breaker (no probe is taken)."""
+def _breaker(ctx: ApiContext, system: str) -> CircuitBreaker | None:
     connector = ctx.connectors.get(system)
-    if not isinstance(connector, GuardedConnector):
-        return None
-    breaker = connector.breaker
-    if breaker.state is not CircuitState.OPEN:
-        return None
-    remaining = breaker.opened_at + breaker.cooldown_s - breaker.clock()
-    return remaining if remaining > 0 else None
+    return connector.breaker if isinstance(connector, GuardedConnector) else None
+
+
+def _circuit_wait_s(breaker: CircuitBreaker) -> float | None:
+    """Seconds until the system may be called, read without disturbing the breaker (no probe is taken): while its
+    circuit is open, or while it asked to be left alone (`Retry-After`)."""
+    now = breaker.clock()
+    if breaker.state is CircuitState.OPEN:
+        remaining = breaker.opened_at + breaker.cooldown_s - now
+        if remaining > 0:
+            return remaining
+    held = breaker.held_until - now
+    return held if held > 0 else None
 
 
 async def ask_erp(ctx: ApiContext, system: str, what: str, call: Callable[[], Awaitable[T]]) -> T:
-    """Run one ERP call with a deadline; any failure of the ERP becomes `ErpUnavailableError`."""
-    wait = _circuit_wait_s(ctx, system)
-    if wait is not None:
-        raise ErpUnavailableError(f"{system} is down (its circuit is open) and cannot {what}.", wait)
+    """Run one ERP call with a deadline; any failure of the ERP becomes `ErpUnavailableError`.
+
+    The call counts toward the system's circuit as the sync flows' calls do: callers asking a dead ERP open it
+    (and the flows' deliveries then wait instead of failing one by one), and an answer closes it again.
+    """
+    breaker = _breaker(ctx, system)
+    if breaker is not None and (wait := _circuit_wait_s(breaker)) is not None:
+        reason = "is down (its circuit is open)" if breaker.state is CircuitState.OPEN else "asked us to wait"
+        raise ErpUnavailableError(f"{system} {reason} and cannot {what}.", wait)
     try:
         async with asyncio.timeout(ERP_TIMEOUT_S):
-            return await call()
+            result = await call()
     except ConnectorError as error:
         logger.warning("%s could not %s: %s", system, what, error)
+        if breaker is not None and error.kind in OUTAGE_KINDS:
+            breaker.failed(error.retry_after_s)
         raise ErpUnavailableError(f"{system} could not {what}: {error}.", error.retry_after_s) from None
     except TimeoutError:
         logger.warning("%s did not %s within %s s", system, what, ERP_TIMEOUT_S)
+        if breaker is not None:
+            breaker.failed()
         raise ErpUnavailableError(f"{system} did not {what} within {ERP_TIMEOUT_S:g} s.") from None
     except (httpx.HTTPError, OSError) as error:
         # Connectors classify their failures as ConnectorError; a raw transport error means one slipped through.
         logger.warning("%s could not %s: %s: %s", system, what, type(error).__name__, error)
+        if breaker is not None:
+            breaker.failed()
         raise ErpUnavailableError(f"{system} could not {what} ({type(error).__name__}).") from None
+    if breaker is not None:
+        breaker.succeeded()
+    return result
 
 
 def settled(outcome: T | BaseException) -> T:

@@ -25,7 +25,8 @@ from crossdock.ports.connector import (
 
 logger = logging.getLogger(__name__)
 
-_FAILING_KINDS = frozenset({ErrorKind.TRANSIENT, ErrorKind.DOWNSTREAM_OUTAGE})
+OUTAGE_KINDS = frozenset({ErrorKind.TRANSIENT, ErrorKind.DOWNSTREAM_OUTAGE})
+"""Failures that count toward a system's circuit: the system is unwell, not the record."""
 
 
 class CircuitState(enum.StrEnum):
@@ -142,7 +143,7 @@ class GuardedConnector:
         except ConnectorError as exc:
             raise self._judge(exc) from exc
         errors = [result.error for result in results if result.error is not None]
-        if results and len(errors) == len(results) and all(e.kind in _FAILING_KINDS for e in errors):
+        if results and len(errors) == len(results) and all(e.kind in OUTAGE_KINDS for e in errors):
             outage = self._judge(errors[0])
             if outage.kind is ErrorKind.DOWNSTREAM_OUTAGE:
                 return [replace(result, error=outage) for result in results]
@@ -162,7 +163,7 @@ class GuardedConnector:
     def _judge(self, exc: ConnectorError) -> ConnectorError:
         """Count the failure; once it opens (or keeps open) the circuit, it is the system's fault, not the record's:
         report it as an outage so the records wait without spending their retry attempts."""
-        if exc.kind not in _FAILING_KINDS:
+        if exc.kind not in OUTAGE_KINDS:
             return exc
         self.breaker.failed(exc.retry_after_s)
         if self.breaker.state is not CircuitState.OPEN:

@@ -122,3 +122,38 @@ async def test_partners_cannot_reach_the_system_apis(api: Api) -> None:
     for path in ("/v1/systems", "/v1/systems/erp/xrefs/customer/cus-acme", "/v1/systems/erp/records/customer/17"):
         response = await api.http.get(path, headers=headers)
         assert response.status_code == 403, path
+
+
+async def test_callers_asking_a_dead_erp_open_its_circuit_and_an_answer_closes_it(api: Api) -> None:
+    """Process-API calls count toward the ERP's circuit as the sync flows' calls do."""
+    now = [1_000.0]
+    breaker = CircuitBreaker("erp", failure_threshold=2, clock=lambda: now[0])
+    wire_systems(api)
+    api.context.connectors["erp"] = GuardedConnector(ShelfConnector(), breaker)
+    desk = CatalogueDesk()
+    api.context.order_desk, api.context.erp_system = desk, "erp"
+    headers = await api.as_("webshop")
+    params = {"customer_id": "cus-acme", "sku": "SKU-1"}
+
+    desk.down = True
+    first = await api.http.get("/v1/prices", params=params, headers=headers)
+    assert first.status_code == 503
+    assert "cannot reach Tryton" in first.json()["detail"]
+    for _ in range(2):
+        if breaker.state.value == "open":
+            break
+        await api.http.get("/v1/prices", params=params, headers=headers)
+    assert breaker.state.value == "open", "two failed ERP calls open the circuit"
+    calls = len(desk.calls)
+    refused = await api.http.get("/v1/prices", params=params, headers=headers)
+    assert refused.status_code == 503
+    assert "circuit is open" in refused.json()["detail"]
+    assert int(refused.headers["retry-after"]) >= 1
+    assert len(desk.calls) == calls, "an open circuit answers without calling the ERP"
+
+    desk.down = False
+    now[0] += breaker.cooldown_s + 0.1  # the cooldown passed: the next caller's call is the probe
+    answered = await api.http.get("/v1/prices", params=params, headers=headers)
+    assert answered.status_code == 200, answered.text
+    assert breaker.state.value == "closed"
+    assert breaker.consecutive_failures == 0
