@@ -34,10 +34,12 @@ import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from crossdock.api.order_intake import GroupCommit, Outcome
-from crossdock.api.order_submission import OrderTicket, Submission, SubmissionPreparer
+from crossdock.api.order_submission import ORDER_SUBMITTED, OrderTicket, Submission, SubmissionPreparer
+from crossdock.observability.meters import APPENDS, Meters
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +99,23 @@ _OUTCOME_FIELDS = _fields_of(Outcome)
 
 
 class RemoteOrderIntake:
-    """The API's `OrderIntake` over the link: submissions of one loop turn travel as one batch."""
+    """The API's `OrderIntake` over the link: submissions of one loop turn travel as one batch.
+
+    The intake process appends the orders' events, but the API's `/metrics` is where an operator looks: every
+    answer that took a new order (a 202 that is not a replay) is one `order.submitted` appended, counted into
+    `meters` as the log would count it in this process.
+    """
 
     def __init__(
-        self, address: str, *, connect_timeout_s: float = 10.0, on_close: Callable[[], None] | None = None
+        self,
+        address: str,
+        *,
+        connect_timeout_s: float = 10.0,
+        on_close: Callable[[], None] | None = None,
+        meters: Meters | None = None,
     ) -> None:
         self._address = address
+        self._meters = meters
         self._connect_timeout_s = connect_timeout_s
         self._on_close = on_close
         self._writer: asyncio.StreamWriter | None = None
@@ -176,13 +189,19 @@ class RemoteOrderIntake:
             while True:
                 (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
                 batch, results = pickle.loads(await reader.readexactly(length))  # noqa: S301 - our own process
+                taken = 0
                 for future, result in zip(self._pending.pop(batch, []), results, strict=False):
-                    if future.done():
-                        continue
                     if isinstance(result, str):
-                        future.set_exception(IntakeFailedError(result))
-                    else:
-                        future.set_result(unpack_outcome(result))
+                        if not future.done():
+                            future.set_exception(IntakeFailedError(result))
+                        continue
+                    outcome = unpack_outcome(result)
+                    if outcome.status_code == HTTPStatus.ACCEPTED and not outcome.replayed:
+                        taken += 1
+                    if not future.done():  # its caller went away; the order was taken all the same
+                        future.set_result(outcome)
+                if taken and self._meters is not None:
+                    self._meters.add(APPENDS, (ORDER_SUBMITTED,), taken)
         except (asyncio.IncompleteReadError, ConnectionError, OSError) as error:
             if not self._closed:
                 logger.error(

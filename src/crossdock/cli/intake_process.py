@@ -32,6 +32,7 @@ from crossdock.api.order_submission import SubmissionPreparer
 from crossdock.bootstrap import Runtime, bootstrap, configure_logging
 from crossdock.cli.common import tune_gc_for_serving
 from crossdock.config import EventLogBackend, Settings
+from crossdock.observability.meters import Meters
 from crossdock.store.rules import utc_now
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def start_order_intake(runtime: Runtime) -> OrderIntake | None:
         return None
     process = IntakeProcess(settings)
     process.start()
-    return process.link()
+    return process.link(meters=runtime.meters)
 
 
 class IntakeProcess:
@@ -84,9 +85,10 @@ class IntakeProcess:
         self._watcher = threading.Thread(target=self._watch, name="crossdock-intake-watch", daemon=True)
         self._watcher.start()
 
-    def link(self) -> RemoteOrderIntake:
-        """The API's side of the link to this process; closing it stops the process."""
-        return RemoteOrderIntake(self.address, on_close=self.stop)
+    def link(self, meters: Meters | None = None) -> RemoteOrderIntake:
+        """The API's side of the link to this process; closing it stops the process. The orders it takes are
+        counted into `meters` (the API's `/metrics`) as appends."""
+        return RemoteOrderIntake(self.address, on_close=self.stop, meters=meters)
 
     def stop(self) -> None:
         """Stop the process (it finishes the group it is storing) and remove its socket."""

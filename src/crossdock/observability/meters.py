@@ -29,7 +29,11 @@ class Series:
     labels: tuple[str, ...]
 
 
-APPENDS = Series("crossdock_log_appends", "Events appended to the log by this process, by event type.", ("type",))
+APPENDS = Series(
+    "crossdock_log_appends",
+    "Events appended to the log by this process (and the orders its order intake process took), by event type.",
+    ("type",),
+)
 CONSUMED = Series("crossdock_log_consumed", "Events a consumer group acknowledged, by group.", ("group",))
 RETRIES = Series("crossdock_log_retries", "Events put back for another attempt (nack), by consumer group.", ("group",))
 DEAD_LETTERED = Series("crossdock_log_dead_lettered", "Events dead-lettered, by consumer group.", ("group",))
