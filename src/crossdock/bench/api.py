@@ -62,8 +62,10 @@ def _server(kind: str, workdir: Path) -> Iterator[tuple[int, list[str]]]:
             process.kill()
 
 
-def _load(port: int, path: str, connections: int, warmup_s: float, seconds: float, tokens: list[str]) -> dict[str, Any]:
-    output = subprocess.run(
+def _load(
+    port: int, path: str, connections: int, warmup_s: float, seconds: float, tokens: list[str], output: Path
+) -> dict[str, Any]:
+    subprocess.run(
         [
             sys.executable,
             "-m",
@@ -74,12 +76,11 @@ def _load(port: int, path: str, connections: int, warmup_s: float, seconds: floa
             str(warmup_s),
             str(seconds),
             json.dumps(tokens),
+            str(output),
         ],
-        capture_output=True,
-        text=True,
         check=True,
     )
-    result: dict[str, Any] = json.loads(output.stdout)
+    result: dict[str, Any] = json.loads(output.read_text())
     return result
 
 
@@ -121,7 +122,8 @@ def run(connections: int = 128, seconds: float = 10.0, warmup_s: float = 2.0, ro
             for n in range(rounds):
                 for kind in ("bare", "real") if n % 2 == 0 else ("real", "bare"):
                     port, path, kind_tokens = targets[kind]
-                    runs[kind].append(_load(port, path, connections, warmup_s, per_round_s, kind_tokens))
+                    output = workdir / f"load-{kind}-{n}.json"
+                    runs[kind].append(_load(port, path, connections, warmup_s, per_round_s, kind_tokens, output))
         durable = _durable_check(workdir)
     real_latencies = sorted(latency for result in runs["real"] for latency in result["latencies_ms"])
     bare_latencies = sorted(latency for result in runs["bare"] for latency in result["latencies_ms"])
