@@ -3,21 +3,18 @@ new orders once each; replays, refusals and taken PO numbers not at all."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import orjson
 
 from crossdock.api.app import create_app
-from crossdock.api.clients import create_client
-from crossdock.api.security.scopes import Scope
 from crossdock.bootstrap import bootstrap
 from crossdock.cli.intake_process import start_order_intake
 from crossdock.config import Settings
-from crossdock.ports.api import ClientKind
 from tests.integration.api.conftest import order
 from tests.integration.observability.test_metrics_series import value
+from tests.support.metrics_clients import metrics_clients
 
 
 async def test_orders_taken_by_the_intake_process_are_counted_on_the_apis_metrics(tmp_path: Path) -> None:
@@ -32,30 +29,11 @@ async def test_orders_taken_by_the_intake_process_are_counted_on_the_apis_metric
     intake = start_order_intake(runtime)
     assert intake is not None, "a SQLite store and log: orders go to the intake process"
     context = runtime.api_context(order_intake=intake)
-    now = datetime.now(UTC)
-    _, scraper = create_client(
-        runtime.store, name="prometheus", kind=ClientKind.INTERNAL, scopes=[Scope.SYSTEMS_READ], now=now, client_id="p"
-    )
-    _, shop = create_client(
-        runtime.store,
-        name="shop",
-        kind=ClientKind.PARTNER,
-        scopes=[Scope.ORDERS_WRITE],
-        now=now,
-        partner_id="cus-acme",
-        client_id="shop",
-    )
     try:
         transport = httpx.ASGITransport(app=create_app(context))
         async with httpx.AsyncClient(transport=transport, base_url="http://crossdock.test", timeout=60) as http:
-
-            async def bearer(client_id: str, secret: str) -> dict[str, str]:
-                token = await http.post(
-                    "/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
-                )
-                return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-            scrape_as, order_as = await bearer("p", scraper), await bearer("shop", shop)
+            clients = await metrics_clients(runtime.store, http)
+            scrape_as, order_as = clients.scrape_as, clients.order_as
 
             async def post(key: str, body: bytes) -> int:
                 headers = order_as | {"Idempotency-Key": key, "Content-Type": "application/json"}

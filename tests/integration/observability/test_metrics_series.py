@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +15,13 @@ import httpx
 import pytest
 
 from crossdock.api.app import create_app
-from crossdock.api.clients import create_client
-from crossdock.api.security.scopes import Scope
 from crossdock.bootstrap import Runtime, bootstrap
 from crossdock.config import Settings
-from crossdock.ports.api import ClientKind
 from crossdock.process import ProcessContext, ProcessDefinition, ProcessEngine
 from crossdock.sync.resilience import CircuitBreaker, GuardedConnector
 from tests.integration.api.conftest import order
 from tests.integration.salesforce.conftest import Sandbox, sandbox
+from tests.support.metrics_clients import metrics_clients
 from tests.unit.sync.test_flows import FlakyTarget
 
 __all__ = ["sandbox"]
@@ -81,29 +79,10 @@ async def probe(ctx: ProcessContext, data: dict[str, Any]) -> None:
 
 async def test_every_series_is_exposed_and_moves_with_traffic(runtime: Runtime, sandbox: Sandbox) -> None:
     context = runtime.api_context()
-    now = datetime.now(UTC)
-    _, scraper = create_client(
-        runtime.store, name="prometheus", kind=ClientKind.INTERNAL, scopes=[Scope.SYSTEMS_READ], now=now, client_id="p"
-    )
-    _, shop = create_client(
-        runtime.store,
-        name="shop",
-        kind=ClientKind.PARTNER,
-        scopes=[Scope.ORDERS_WRITE],
-        now=now,
-        partner_id="cus-acme",
-        client_id="shop",
-    )
     transport = httpx.ASGITransport(app=create_app(context))
     async with httpx.AsyncClient(transport=transport, base_url="http://crossdock.test") as http:
-
-        async def bearer(client_id: str, secret: str) -> dict[str, str]:
-            token = await http.post(
-                "/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
-            )
-            return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-        scrape_as, order_as = await bearer("p", scraper), await bearer("shop", shop)
+        clients = await metrics_clients(runtime.store, http)
+        scrape_as, order_as = clients.scrape_as, clients.order_as
 
         async def scrape() -> str:
             response = await http.get("/metrics", headers=scrape_as)
