@@ -90,7 +90,7 @@ class SqlLogStorage:
     def _insert_all(
         self, batches: Sequence[Sequence[tuple[str, int, bytes]]], last: int, now: float
     ) -> list[list[AppendResult]]:
-        """The common case, no id seen before: one executemany, no lookups."""
+        """The common case, no id seen before: multi-row INSERTs, no lookups."""
         inserts: list[tuple[int, int, str, float, bytes]] = []
         out: list[list[AppendResult]] = []
         for rows in batches:

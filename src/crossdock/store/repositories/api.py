@@ -167,8 +167,8 @@ class SqlApiRecords:
         return found
 
     def add_submissions(self, answers: Sequence[IdempotencyRecord], orders: Sequence[ApiOrderRecord]) -> None:
-        """Store answers and orders in bulk (one executemany each, on the driver: the order intake's every
-        group); a key or number stored already raises."""
+        """Store answers and orders in bulk (multi-row INSERTs on the driver: the order intake's every group); a
+        key or number stored already raises."""
         now = utc_now()
         _IDEMPOTENCY_KEYS.insert(self._tx, [_idempotency_values(record, now) for record in answers])
         _API_ORDERS.insert(self._tx, [_order_values(order) for order in orders])

@@ -1,10 +1,11 @@
-"""Bulk inserts run on the database driver: the INSERT written once per dialect, values bound by the columns' own
+"""Bulk inserts run on the database driver: multi-row INSERTs written per dialect, values bound by the columns' own
 types.
 
 The order intake stores every API order in groups (`api.order_intake.GroupCommit`), and there SQLAlchemy's work
 per execution (binding each row through the compiled statement, its execution context) cost more than SQLite's
-insert did. `DriverTable.insert` writes its INSERT once per dialect and runs it as one executemany on the DBAPI
-cursor of the unit of work's connection, inside its transaction. Values still go through each column type's bind
+insert did. `DriverTable.insert` writes its INSERT once per dialect and row count and runs it, as few statements as
+the parameter limit allows, on the DBAPI cursor of the unit of work's connection, inside its transaction (why not
+executemany: see `insert`). Values still go through each column type's bind
 processor (`UtcDateTime`, JSON with the store's codec), so what is written is what a Core insert writes; the API
 store's contract tests read the rows back through Core on SQLite and PostgreSQL.
 
