@@ -3,12 +3,23 @@ process prepares each ticket into the submission the API process used to build."
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import pickle
+import struct
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 
-from crossdock.api.intake_link import pack_outcome, pack_ticket, unpack_outcome, unpack_ticket
+from crossdock.api.intake_link import (
+    FRAME_TICKETS,
+    RemoteOrderIntake,
+    pack_outcome,
+    pack_ticket,
+    unpack_outcome,
+    unpack_ticket,
+)
 from crossdock.api.order_intake import Outcome
 from crossdock.api.order_submission import ORDER_SUBMITTED, OrderTicket, SubmissionPreparer, name_uuid
 from crossdock.api.schemas import OrderAccepted
@@ -94,3 +105,36 @@ def test_a_refused_body_is_prepared_into_the_refusal_to_store() -> None:
         refusal = preparer.prepare(ticket)
         assert (refusal.answer.status_code, refusal.order, refusal.event) == (status, None, None), ticket.body
         assert refusal.answer.key == "k-1"
+
+
+async def test_a_busy_loop_turn_goes_to_the_intake_in_frames_of_a_few_tickets(tmp_path: Path) -> None:
+    frames: list[int] = []
+
+    async def intake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                (length,) = struct.unpack(">I", await reader.readexactly(4))
+            except asyncio.IncompleteReadError:
+                return
+            batch, packed = pickle.loads(await reader.readexactly(length))
+            frames.append(len(packed))
+            answers = [
+                pack_outcome(Outcome(202, unpack_ticket(ticket).key.encode(), {}, "h", replayed=False))
+                for ticket in packed
+            ]
+            body = pickle.dumps((batch, answers))
+            writer.write(struct.pack(">I", len(body)) + body)
+
+    address = str(tmp_path / "intake.sock")
+    server = await asyncio.start_unix_server(intake, address)
+    link = RemoteOrderIntake(address)
+    try:
+        count = 2 * FRAME_TICKETS + 3
+        tickets = [dataclasses.replace(_ticket(), key=f"k-{n}") for n in range(count)]
+        await link.submit(tickets[0])  # connected before the busy turn
+        outcomes = await asyncio.gather(*(link.submit(ticket) for ticket in tickets))
+    finally:
+        link.close()
+        server.close()
+    assert [outcome.body for outcome in outcomes] == [ticket.key.encode() for ticket in tickets]
+    assert frames == [1, FRAME_TICKETS, FRAME_TICKETS, count - 2 * FRAME_TICKETS]
