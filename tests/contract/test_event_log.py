@@ -74,6 +74,28 @@ async def test_a_thread_appends_without_the_event_loop_where_the_adapter_allows_
     assert sorted(logged.event.id for logged in await drain(event_log, GROUP)) == sorted(e.event_id for e in results)
 
 
+async def test_a_direct_appender_appends_on_its_thread_beside_the_logs_own_appends(event_log: EventLog) -> None:
+    direct = getattr(event_log, "direct_appender", None)
+    if direct is None:
+        pytest.skip("this adapter has no direct appender")
+    appender = direct()
+    first, second = make_event("cust-1", 1), make_event("cust-2", 2)
+    try:
+        results = await asyncio.to_thread(appender.append, [first, second])
+        [logged_by_log] = await event_log.append([make_event("cust-1", 3)])
+        again = await asyncio.to_thread(appender.append, [first, make_event("cust-1", 4)])
+    finally:
+        appender.close()  # not on the thread that opened its connection, as the intake process closes it
+    assert [r.duplicate for r in results] == [False, False]
+    assert again[0].duplicate
+    assert again[0].offset == results[0].offset
+    assert not again[1].duplicate
+    assert results[1].offset < logged_by_log.offset < again[1].offset  # one sequence of offsets, shared
+    seen = await drain(event_log, GROUP)
+    assert [logged.event.data["seq"] for logged in seen if logged.event.subject == "cust-1"] == [1, 3, 4]
+    assert len(seen) == 4
+
+
 async def test_read_returns_events_with_their_content(event_log: EventLog) -> None:
     event = CloudEvent(
         type="crossdock.customer.updated.v1",

@@ -151,7 +151,10 @@ def main() -> None:
 
 async def _serve(settings: Settings, address: str) -> None:
     runtime = await bootstrap(settings)
-    commit = GroupCommit(runtime.store, runtime.log, clock=utc_now)
+    # SQL logs: the committer appends each group on its own thread, over a connection of its own.
+    direct = getattr(runtime.log, "direct_appender", None)
+    appender = direct() if direct is not None else None
+    commit = GroupCommit(runtime.store, runtime.log, clock=utc_now, appender=appender)
     preparer = SubmissionPreparer(runtime.publisher)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(FileNotFoundError):
@@ -178,6 +181,8 @@ async def _serve(settings: Settings, address: str) -> None:
         await asyncio.to_thread(serve_intake, listener, commit, preparer, stop=stop)
     finally:
         listener.close()
+        if appender is not None:
+            appender.close()
         await runtime.close()
 
 

@@ -11,7 +11,14 @@ from typing import Any
 
 from crossdock.events.envelope import CloudEvent
 from crossdock.observability.meters import CONSUMED, DEAD_LETTERED, RETRIES, Meters
-from crossdock.ports.event_log import AppendResult, DeadLetter, EventLog, LoggedEvent, NackOutcome
+from crossdock.ports.event_log import (
+    AppendResult,
+    DeadLetter,
+    EventAppender,
+    EventLog,
+    LoggedEvent,
+    NackOutcome,
+)
 
 AppendBlocking = Callable[..., list[AppendResult]]
 
@@ -46,6 +53,13 @@ class MeteredEventLog:
             return results
 
         return append_blocking
+
+    @property
+    def direct_appender(self) -> Callable[[], EventAppender]:
+        """The adapter's `direct_appender` (SQL logs: appends on the caller's thread), its appends counted; an
+        AttributeError when the adapter has none, so `getattr(log, "direct_appender", None)` still says so."""
+        direct: Callable[[], EventAppender] = getattr(self.inner, "direct_appender")  # noqa: B009 - AttributeError wanted
+        return lambda: CountedAppender(direct(), self._meters)
 
     async def append(self, events: Sequence[CloudEvent]) -> list[AppendResult]:
         """Store events durably, in order; counted once stored."""
@@ -124,3 +138,21 @@ class MeteredEventLog:
     async def close(self) -> None:
         """Close the adapter."""
         await self.inner.close()
+
+
+class CountedAppender:
+    """A direct appender (`log.threaded.DirectAppender`) whose appends are counted as the log's are."""
+
+    def __init__(self, inner: EventAppender, meters: Meters) -> None:
+        self._inner = inner
+        self._meters = meters
+
+    def append(self, events: Sequence[CloudEvent]) -> list[AppendResult]:
+        """Append, then count what was appended."""
+        results = self._inner.append(events)
+        self._meters.appended(events)
+        return results
+
+    def close(self) -> None:
+        """Close the inner appender's connection."""
+        self._inner.close()

@@ -24,7 +24,9 @@ class SqliteDialect:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        # One thread uses the connection at a time, but not always the one that opened it: a direct appender
+        # (`threaded.DirectAppender`) opens it on the thread that appends and is closed by the one that shuts down.
+        self._conn = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
         for pragma in SQLITE_PRAGMAS:
             self._conn.execute(pragma)
         self._rowcount = 0

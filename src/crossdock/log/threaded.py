@@ -123,6 +123,7 @@ class ThreadedSqlEventLog(PartitionedEventLog):
         self, open_storage: Callable[[], SqlLogStorage], *, name: str, partitions: int, lease_ttl_s: float
     ) -> None:
         self._thread = _DatabaseThread(open_storage, name)
+        self._open_storage = open_storage
         self._opened = False
         self._name = name
         self._partitions_wanted = partitions
@@ -157,6 +158,12 @@ class ThreadedSqlEventLog(PartitionedEventLog):
         rows = [(event.id, partition_for(event.subject, self._partitions), event.to_json()) for event in events]
         return self._thread.submit_append(rows).result(timeout=timeout_s)
 
+    def direct_appender(self) -> DirectAppender:
+        """An appender with a connection of its own, for one thread that appends and waits for each append (the
+        order intake's committer); see `DirectAppender`."""
+        self._require_open()
+        return DirectAppender(self._open_storage, self._partitions)
+
     async def close(self) -> None:
         """Release leases, then close the connection and stop the thread."""
         if not self._opened:
@@ -165,3 +172,34 @@ class ThreadedSqlEventLog(PartitionedEventLog):
             await self.release(group, consumer)
         await asyncio.to_thread(self._thread.stop)
         self._opened = False
+
+
+class DirectAppender:
+    """Appends on the calling thread, over a connection of its own opened by the first append; one thread at a time.
+
+    Why: `append_blocking` hands the rows to the database thread and waits for it, two thread wake-ups per commit.
+    The order intake's committer appends once per group and waits anyway, and on two busy cores each wake-up waited
+    for a CPU: its groups took about a fifth longer than with the append run on its own thread. Appends from here and
+    from the log's thread are serialised by the database (BEGIN IMMEDIATE on SQLite, the advisory lock on PostgreSQL),
+    as two processes' appends are.
+    """
+
+    def __init__(self, open_storage: Callable[[], SqlLogStorage], partitions: int) -> None:
+        self._open_storage = open_storage
+        self._partitions = partitions
+        self._storage: SqlLogStorage | None = None
+
+    def append(self, events: Sequence[CloudEvent]) -> list[AppendResult]:
+        """Append the events in one transaction (ids already logged are skipped); returns once it is committed."""
+        if not events:
+            return []
+        if self._storage is None:
+            self._storage = self._open_storage()
+        rows = [(event.id, partition_for(event.subject, self._partitions), event.to_json()) for event in events]
+        return self._storage.append([rows], time.time())[0]
+
+    def close(self) -> None:
+        """Close the connection, if one was opened."""
+        storage, self._storage = self._storage, None
+        if storage is not None:
+            storage.close()

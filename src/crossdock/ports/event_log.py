@@ -87,6 +87,20 @@ class NackOutcome(enum.Enum):
     DEAD_LETTERED = "dead_lettered"
 
 
+class EventAppender(Protocol):
+    """Appends on the calling thread and returns once the append is committed; what an SQL log's
+    `direct_appender()` gives one thread that appends and waits (the order intake's committer). Not part of
+    `EventLog`: the in-memory and NATS logs have none."""
+
+    def append(self, events: Sequence[CloudEvent]) -> list[AppendResult]:
+        """Append the events in one transaction; ids already logged are skipped."""
+        ...
+
+    def close(self) -> None:
+        """Release the appender's connection."""
+        ...
+
+
 @runtime_checkable
 class EventLog(Protocol):
     """A durable, partitioned event log with consumer groups. See the module docstring for the semantics."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from crossdock.events.envelope import CloudEvent
 from crossdock.log.memory import MemoryEventLog
 from crossdock.log.metered import MeteredEventLog
+from crossdock.log.sqlite import SqliteEventLog
 from crossdock.observability.meters import APPENDS, CONSUMED, DEAD_LETTERED, DELIVERIES, RETRIES, Meters, Series
 from crossdock.ports.event_log import EventLog
 
@@ -45,6 +49,21 @@ async def test_the_metered_log_counts_appends_consumption_retries_and_dead_lette
 def test_a_log_without_blocking_appends_still_says_so() -> None:
     log = MeteredEventLog(MemoryEventLog(), Meters())
     assert getattr(log, "append_blocking", None) is None
+    assert getattr(log, "direct_appender", None) is None
+
+
+async def test_a_direct_appenders_appends_are_counted(tmp_path: Path) -> None:
+    meters = Meters()
+    inner = SqliteEventLog(tmp_path / "log.db", partitions=1)
+    await inner.open()
+    log = MeteredEventLog(inner, meters)
+    appender = log.direct_appender()
+    try:
+        await asyncio.to_thread(appender.append, [event("o1", "order.submitted"), event("o2", "order.submitted")])
+    finally:
+        appender.close()
+        await inner.close()
+    assert counts(meters, APPENDS) == {("crossdock.order.submitted.v1",): 2}
 
 
 def test_delivery_outcomes_are_counted_per_flow_and_target() -> None:
