@@ -633,10 +633,16 @@ def test_sqlite_connections_are_durable_and_patient(tmp_path: Path) -> None:
     with store.engine.connect() as connection:
         pragmas = {
             name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "wal_autocheckpoint")
         }
     store.dispose()
-    assert pragmas == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 30_000}
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "foreign_keys": 1,
+        "busy_timeout": 30_000,
+        "wal_autocheckpoint": 8_000,  # checkpoints copy hot index pages back once per many order groups
+    }
 
 
 def test_in_memory_sqlite_is_refused_with_a_hint() -> None:
