@@ -155,8 +155,7 @@ class ThreadedSqlEventLog(PartitionedEventLog):
         self._require_open()
         if not events:
             return []
-        rows = [(event.id, partition_for(event.subject, self._partitions), event.to_json()) for event in events]
-        return self._thread.submit_append(rows).result(timeout=timeout_s)
+        return self._thread.submit_append(_rows(events, self._partitions)).result(timeout=timeout_s)
 
     def direct_appender(self) -> DirectAppender:
         """An appender with a connection of its own, for one thread that appends and waits for each append (the
@@ -195,11 +194,15 @@ class DirectAppender:
             return []
         if self._storage is None:
             self._storage = self._open_storage()
-        rows = [(event.id, partition_for(event.subject, self._partitions), event.to_json()) for event in events]
-        return self._storage.append([rows], time.time())[0]
+        return self._storage.append([_rows(events, self._partitions)], time.time())[0]
 
     def close(self) -> None:
         """Close the connection, if one was opened."""
         storage, self._storage = self._storage, None
         if storage is not None:
             storage.close()
+
+
+def _rows(events: Sequence[CloudEvent], partitions: int) -> list[tuple[str, int, bytes]]:
+    """The storage's rows for events: id, partition, structured-mode JSON."""
+    return [(event.id, partition_for(event.subject, partitions), event.to_json()) for event in events]
