@@ -5,9 +5,9 @@ The order intake stores every API order in groups (`api.order_intake.GroupCommit
 per execution (binding each row through the compiled statement, its execution context) cost more than SQLite's
 insert did. `DriverTable.insert` writes its INSERT once per dialect and row count and runs it, as few statements as
 the parameter limit allows, on the DBAPI cursor of the unit of work's connection, inside its transaction (why not
-executemany: see `insert`). Values still go through each column type's bind
-processor (`UtcDateTime`, JSON with the store's codec), so what is written is what a Core insert writes; the API
-store's contract tests read the rows back through Core on SQLite and PostgreSQL.
+executemany: see `insert`). Values still go through each column type's bind processor (`UtcDateTime`, JSON with the
+store's codec), so what is written is what a Core insert writes; the API store's contract tests read the rows back
+through Core on SQLite and PostgreSQL.
 
 Only for the hot path: everything else stays in Core, where it is easier to read.
 """
